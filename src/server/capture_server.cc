@@ -14,7 +14,7 @@
 #include "src/config/config.h"
 #include "src/export/xplane_writer.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/trace/trace_data.h"
 #include "tensorflow/profiler/profiler_service.grpc.pb.h"
 

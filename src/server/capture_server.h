@@ -1,5 +1,5 @@
 // The gRPC tensorflow.ProfilerService behind tbprof/server.h. One CaptureServer listens on one
-// loopback port; a Profile call records with a Session (src/trace/session.h), as TraceOn does,
+// loopback port; a Profile call records with a Session (src/session/session.h), as TraceOn does,
 // and returns the encoded XSpace. At most one capture at a time; a capture the program started
 // itself (TraceOn, TBPROF_STEPS) is never interrupted: Profile is refused instead.
 #ifndef TBPROF_SRC_SERVER_CAPTURE_SERVER_H_

@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "kernels.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
 #include "tensorflow/profiler/xplane.pb.h"

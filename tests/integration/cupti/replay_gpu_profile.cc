@@ -41,7 +41,7 @@
 
 #include "cupti/clock_sync.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
 #include "tensorflow/profiler/xplane.pb.h"

@@ -12,7 +12,7 @@
 #include "cupti/clock_sync.h"
 #include "gtest/gtest.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
 #include "tests/fakes/fake_device_source.h"

@@ -18,7 +18,7 @@
 #include "src/host/clock.h"
 #include "src/merge/run_event_files.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/util/file_util.h"
 #include "tbprof/tbprof.h"
 #include "tensorflow/config.pb.h"

@@ -1,4 +1,4 @@
-#include "src/trace/session.h"
+#include "src/session/session.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 #include "src/config/config.h"
 #include "src/host/recorder.h"
 #include "src/export/event_file_reader.h"
-#include "src/trace/export_steps.h"
+#include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
 #include "tbprof/trace.h"

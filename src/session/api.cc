@@ -15,7 +15,7 @@
 #include "src/config/config.h"
 #include "src/host/recorder.h"
 #include "src/trace/device_source.h"
-#include "src/trace/session.h"
+#include "src/session/session.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 #include "tbprof/trace.h"

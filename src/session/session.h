@@ -11,8 +11,8 @@
 //      <host>.trace.json.gz.
 //   4. WriteEventFile(trace_, target): the run's event file (graph, graph_run_metadata, text,
 //      scalars). See export_steps.h.
-#ifndef TBPROF_SRC_TRACE_SESSION_H_
-#define TBPROF_SRC_TRACE_SESSION_H_
+#ifndef TBPROF_SRC_SESSION_SESSION_H_
+#define TBPROF_SRC_SESSION_SESSION_H_
 
 #include <cstdint>
 #include <memory>
@@ -101,4 +101,4 @@ class Session {
 
 }  // namespace tbprof::internal
 
-#endif  // TBPROF_SRC_TRACE_SESSION_H_
+#endif  // TBPROF_SRC_SESSION_SESSION_H_

@@ -1,7 +1,7 @@
 // The stages of an export after collection, one function each (see session.h for the order).
 // Adding a stage is one function here and one call in Session::Export.
-#ifndef TBPROF_SRC_TRACE_EXPORT_STEPS_H_
-#define TBPROF_SRC_TRACE_EXPORT_STEPS_H_
+#ifndef TBPROF_SRC_SESSION_EXPORT_STEPS_H_
+#define TBPROF_SRC_SESSION_EXPORT_STEPS_H_
 
 #include <cstdint>
 #include <string>
@@ -47,4 +47,4 @@ std::string HostFileStem(const Trace& trace);
 
 }  // namespace tbprof::internal
 
-#endif  // TBPROF_SRC_TRACE_EXPORT_STEPS_H_
+#endif  // TBPROF_SRC_SESSION_EXPORT_STEPS_H_

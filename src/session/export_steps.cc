@@ -1,4 +1,4 @@
-#include "src/trace/export_steps.h"
+#include "src/session/export_steps.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

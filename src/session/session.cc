@@ -1,4 +1,4 @@
-#include "src/trace/session.h"
+#include "src/session/session.h"
 
 #include <atomic>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/host/recorder.h"
-#include "src/trace/export_steps.h"
+#include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "src/util/strings.h"
 
