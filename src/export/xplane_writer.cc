@@ -71,6 +71,9 @@ enum Stat : uint8_t {
   kComputeCapMinor,
   kProfileStartTime,
   kProfileStopTime,
+  kCudaGraphId,
+  kCudaGraphOrigId,
+  kCudaGraphNodeId,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -92,6 +95,9 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "compute_cap_minor",
     "profile_start_time",
     "profile_stop_time",
+    "cuda_graph_id",       // xprof's names for the graph ids.
+    "cuda_graph_orig_id",
+    "cuda_graph_node_id",  // tbprof's: xprof has no stat for the node.
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -314,6 +320,9 @@ inline void DeviceEventBody(S& s, uint32_t meta_id, int64_t offset_ps, int64_t d
   const Stat details_stat = DetailsStat(e.kind);
   if (details_stat != kNumStats) StrStat(s, xevent::kStats, ids[details_stat], details);
   if (!tf_op.empty()) StrStat(s, xevent::kStats, ids[kTfOp], tf_op);
+  if (e.graph_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphId], e.graph_id);
+  if (e.graph_orig_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphOrigId], e.graph_orig_id);
+  if (e.graph_node_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphNodeId], e.graph_node_id);
 }
 
 // Appends "k:v" text with std::to_chars.
@@ -522,6 +531,9 @@ void PlanDevicePlane(const Trace& trace, TimelinePlane& tl, const std::vector<st
       }
       if (DetailsStat(e.kind) != kNumStats) p.used[DetailsStat(e.kind)] = true;
       if (!tf_op.empty()) p.used[kTfOp] = true;
+      if (e.graph_id != 0) p.used[kCudaGraphId] = true;
+      if (e.graph_orig_id != 0) p.used[kCudaGraphOrigId] = true;
+      if (e.graph_node_id != 0) p.used[kCudaGraphNodeId] = true;
       SizeSink es;
       DeviceEventBody(es, meta_id, (te.start_ns - origin) * 1000, (te.end_ns - te.start_ns) * 1000,
                       e, details, tf_op, kSizingIds);
