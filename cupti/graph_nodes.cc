@@ -152,11 +152,21 @@ GraphResolveResult GraphNodeRegistry::Resolve(int64_t session_start_ns, Trace* t
   absl::flat_hash_map<std::string, int32_t> trace_op_by_key;
   bool indexed = false;
   absl::flat_hash_map<int32_t, int32_t> trace_op_of_known;
+  // Replays repeat the same nodes and graphs: one lookup per event once they are seen.
+  absl::flat_hash_map<uint64_t, int32_t> trace_op_of_node;
+  absl::flat_hash_map<uint32_t, uint32_t> original_of_graph;
   for (DeviceEvent& e : trace->device_events) {
     if (e.graph_id == 0 && e.graph_node_id == 0) continue;
     if (e.graph_id != 0) {
-      const uint32_t original = OriginalGraph(e.graph_id);
-      if (original != e.graph_id) e.graph_orig_id = original;
+      auto [g, added] = original_of_graph.try_emplace(e.graph_id, 0);
+      if (added) g->second = OriginalGraph(e.graph_id);
+      if (g->second != e.graph_id) e.graph_orig_id = g->second;
+    }
+    auto [node_op, first] = trace_op_of_node.try_emplace(e.graph_node_id, -1);
+    if (!first) {
+      e.graph_op_index = node_op->second;
+      ++(node_op->second >= 0 ? result.events_attributed : result.events_unattributed);
+      continue;
     }
     const int32_t known = e.graph_node_id != 0 ? KnownOpOf(e.graph_node_id) : -1;
     if (known < 0) {
@@ -179,6 +189,7 @@ GraphResolveResult GraphNodeRegistry::Resolve(int64_t session_start_ns, Trace* t
       mapped = trace_op_of_known.emplace(known, it->second).first;
     }
     e.graph_op_index = mapped->second;
+    node_op->second = mapped->second;
     ++result.events_attributed;
   }
   return result;
