@@ -7,13 +7,16 @@
 // one on an extra line of the stream) and in the Chrome trace.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cupti/clock_sync.h"
 #include "gtest/gtest.h"
 #include "kernels.h"
 #include "pdl_kernels.h"
@@ -101,6 +104,10 @@ TEST_F(GraphOverlapTest, GraphKernelsCarryTheOpThatCapturedThem) {
     EXPECT_EQ(ops.at(128), std::vector<std::string>(kReplays, "dense/Gemm"));
     EXPECT_EQ(ops.at(256), std::vector<std::string>(kReplays, "dense/Relu"));
     EXPECT_EQ(ops.at(64), std::vector<std::string>(kReplays, "Replay"));
+    size_t attributed = 0;
+    for (const auto& [block, names] : ops) attributed += block == 64 ? 0 : names.size();
+    std::printf("gpu-check: graph_kernels_with_capturing_op=%zu of %d\n", attributed,
+                2 * kReplays);
   }
   {
     // A later capture that only replays still knows the ops.
@@ -148,6 +155,7 @@ TEST_F(GraphOverlapTest, ProgrammaticDependentLaunchKeepsBothKernelsWhole) {
     if (kernels[i + 1]->start_ns < kernels[i]->end_ns) ++overlaps;
   }
   EXPECT_GT(overlaps, 0) << "the secondary kernel never started before the primary ended";
+  std::printf("gpu-check: pdl_overlapping_pairs=%d of 2\n", overlaps);
 
   // XSpace: every kernel with its CUPTI duration, the overlapping one on an extra line.
   tensorflow::profiler::XSpace space;
@@ -175,6 +183,63 @@ TEST_F(GraphOverlapTest, ProgrammaticDependentLaunchKeepsBothKernelsWhole) {
   // Chrome trace: the overlapping kernel on its own thread of the stream.
   const std::string json = EncodeChromeTraceJson(t);
   EXPECT_EQ(json.find(" overlap 1") != std::string::npos, overlaps > 0);
+}
+
+// The GPU's kernel end, converted to the host clock, against the host's own clock: the kernel
+// ends after the host released it and before the host saw its acknowledgement, so with the
+// window that narrow the clocks agree to within about a microsecond.
+TEST_F(GraphOverlapTest, KernelEndFallsInsideTheHostHandshakeWindow) {
+  int* flags = nullptr;
+  ASSERT_EQ(cudaHostAlloc(&flags, 2 * sizeof(int), cudaHostAllocMapped), cudaSuccess);
+  int* device_flags = nullptr;
+  ASSERT_EQ(cudaHostGetDevicePointer(&device_flags, flags, 0), cudaSuccess);
+  constexpr int kRounds = 20;
+  std::vector<std::pair<int64_t, int64_t>> windows;  // Host clock, absolute ns.
+  std::unique_ptr<DeviceSource> source = CreateGpuDeviceSource();
+  DeviceSourceOptions options;
+  options.session_start_ns = cupti::HostClockNs();
+  ASSERT_TRUE(source->Start(options).ok());
+  for (int i = 0; i < kRounds; ++i) {
+    volatile int* release = flags;
+    volatile int* ack = flags + 1;
+    *release = 0;
+    *ack = 0;
+    ASSERT_EQ(gpu_test::LaunchHandshake(device_flags, device_flags + 1, stream_), cudaSuccess);
+    // Let the kernel start and spin.
+    const int64_t wait_until = cupti::HostClockNs() + 200'000;
+    while (cupti::HostClockNs() < wait_until) {
+    }
+    const int64_t released = cupti::HostClockNs();
+    *release = 1;
+    while (*ack == 0) {
+    }
+    const int64_t seen = cupti::HostClockNs();
+    windows.push_back({released, seen});
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  }
+  ASSERT_TRUE(source->Stop().ok());
+  Trace t;
+  ASSERT_TRUE(source->Collect(&t).ok());
+  cudaFreeHost(flags);
+  std::vector<const DeviceEvent*> kernels;
+  for (const DeviceEvent& e : t.device_events) {
+    if (e.kind == DeviceEventKind::kKernel) kernels.push_back(&e);
+  }
+  ASSERT_EQ(kernels.size(), static_cast<size_t>(kRounds));
+  int64_t worst_ns = 0;  // How far outside its window a kernel end fell.
+  int64_t widest_ns = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const int64_t end = options.session_start_ns + kernels[i]->end_ns;
+    const auto [released, seen] = windows[i];
+    widest_ns = std::max(widest_ns, seen - released);
+    worst_ns = std::max({worst_ns, released - end, end - seen});
+  }
+  RecordProperty("clock_error_ns", static_cast<int>(worst_ns));
+  RecordProperty("handshake_window_ns", static_cast<int>(widest_ns));
+  std::printf("gpu-check: clock_error_ns=%lld handshake_window_ns=%lld\n",
+              static_cast<long long>(worst_ns), static_cast<long long>(widest_ns));
+  EXPECT_LE(worst_ns, 1'000) << "a kernel end fell outside its host window by " << worst_ns
+                             << " ns";
 }
 
 }  // namespace

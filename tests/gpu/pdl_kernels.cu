@@ -23,7 +23,20 @@ __global__ void SecondaryKernel(long long cycles) {
 #endif
 }
 
+__global__ void HandshakeKernel(volatile int* release, volatile int* ack) {
+  while (*release == 0) {
+  }
+  __threadfence_system();
+  *ack = 1;
+  __threadfence_system();
+}
+
 }  // namespace
+
+cudaError_t LaunchHandshake(volatile int* release, volatile int* ack, cudaStream_t stream) {
+  HandshakeKernel<<<1, 1, 0, stream>>>(release, ack);
+  return cudaGetLastError();
+}
 
 cudaError_t LaunchPrimary(long long cycles, cudaStream_t stream) {
   PrimaryKernel<<<1, 32, 0, stream>>>(cycles);
