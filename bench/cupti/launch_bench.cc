@@ -1,17 +1,27 @@
 // Launch-bound cost of GPU tracing on a real GPU: 100,000 empty kernels per iteration, untraced
 // and with the CUPTI device source recording (kernel + launch API records, flush thread).
 // Counters: ns_per_launch, and "ratio_vs_untraced" (traced time / untraced time of the same run).
-// Needs a GPU and a driver; elsewhere every benchmark reports an error and exits cleanly.
+// BM_LaunchCuptiAlone is the floor: CUPTI's activity API alone (kernel + runtime API records into
+// plain buffers, no tbprof code), run in its own process since CUPTI has one set of buffer
+// callbacks per process. Needs a GPU and a driver; elsewhere every benchmark reports an error
+// and exits cleanly.
 //
-//   build/bench/cupti/cupti_launch_bench --benchmark_min_time=1
+//   build/bench/cupti/cupti_launch_bench --benchmark_min_time=1 \
+//     --benchmark_filter='BM_Launch(Untraced|Traced)/'
+//   build/bench/cupti/cupti_launch_bench --benchmark_min_time=1 \
+//     --benchmark_filter='BM_Launch(Untraced|CuptiAlone)/'
 #include <cuda_runtime.h>
+#include <cupti.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "benchmark/benchmark.h"
 #include "cupti/clock_sync.h"
+#include "cupti/cupti_api.h"
 #include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
 
@@ -40,6 +50,7 @@ double LaunchBatch() {
 }
 
 double untraced_seconds = 0;
+bool tbprof_started = false;  // tbprof's tracer owns CUPTI's buffer callbacks from then on.
 
 void BM_LaunchUntraced(benchmark::State& state) {
   if (!GpuReady(state)) return;
@@ -58,6 +69,7 @@ void BM_LaunchTraced(benchmark::State& state) {
   DeviceSourceOptions options;
   options.session_start_ns = cupti::HostClockNs();
   options.max_buffer_bytes = 1ull << 30;
+  tbprof_started = true;
   if (absl::Status s = source->Start(options); !s.ok()) {
     state.SkipWithError(std::string(s.message()).c_str());
     return;
@@ -76,6 +88,58 @@ void BM_LaunchTraced(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kLaunches);
 }
 BENCHMARK(BM_LaunchTraced)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// CUPTI alone: 8 MB buffers from malloc, records counted (walked) on completion.
+std::atomic<uint64_t> cupti_alone_records{0};
+const cupti::CuptiApi* cupti_alone_api = nullptr;
+
+void CUPTIAPI AloneRequested(uint8_t** buffer, size_t* size, size_t* max_records) {
+  *size = 8u << 20;
+  *buffer = static_cast<uint8_t*>(std::aligned_alloc(8, *size));
+  *max_records = 0;
+}
+
+void CUPTIAPI AloneCompleted(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t valid) {
+  CUpti_Activity* record = nullptr;
+  uint64_t n = 0;
+  while (cupti_alone_api->ActivityGetNextRecord(buffer, valid, &record) == CUPTI_SUCCESS) ++n;
+  cupti_alone_records += n;
+  std::free(buffer);
+}
+
+void BM_LaunchCuptiAlone(benchmark::State& state) {
+  if (!GpuReady(state)) return;
+  if (tbprof_started) {
+    state.SkipWithError("run alone: --benchmark_filter='BM_Launch(Untraced|CuptiAlone)/'");
+    return;
+  }
+  auto api = cupti::LoadCupti(
+      cupti::CuptiCandidatePaths(std::getenv("TBPROF_CUPTI_PATH"), std::getenv("CUDA_HOME")));
+  if (!api.ok()) {
+    state.SkipWithError(std::string(api.status().message()).c_str());
+    return;
+  }
+  static std::unique_ptr<cupti::CuptiApi> keep;  // CUPTI calls back until the process ends.
+  keep = std::move(*api);
+  cupti_alone_api = keep.get();
+  if (keep->ActivityRegisterCallbacks(&AloneRequested, &AloneCompleted) != CUPTI_SUCCESS ||
+      keep->ActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS ||
+      keep->ActivityEnable(CUPTI_ACTIVITY_KIND_RUNTIME) != CUPTI_SUCCESS) {
+    state.SkipWithError("CUPTI activity could not be enabled");
+    return;
+  }
+  LaunchBatch();  // Warm-up with CUPTI's instrumentation in place.
+  double total = 0;
+  for (auto _ : state) total += LaunchBatch();
+  const double traced = total / state.iterations();
+  keep->ActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+  keep->ActivityDisable(CUPTI_ACTIVITY_KIND_RUNTIME);
+  state.counters["ns_per_launch"] = traced * 1e9 / kLaunches;
+  if (untraced_seconds > 0) state.counters["ratio_vs_untraced"] = traced / untraced_seconds;
+  state.counters["records"] = static_cast<double>(cupti_alone_records.load());
+  state.SetItemsProcessed(state.iterations() * kLaunches);
+}
+BENCHMARK(BM_LaunchCuptiAlone)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace tbprof::internal
