@@ -229,8 +229,8 @@ class CuptiTracer {
       // The graph handles come as the resource data's descriptor.
       const bool in_session = collecting_.load(std::memory_order_relaxed);
       const auto* resource = static_cast<const CUpti_ResourceData*>(data);
-      const auto* graph =
-          resource != nullptr ? static_cast<const CUpti_GraphData*>(resource->resourceDescriptor)
+      const auto* graph = resource != nullptr
+                              ? static_cast<const CUpti_GraphData*>(resource->resourceDescriptor)
                               : nullptr;
       OnGraphResourceCallback(cbid, graph, graph_ids_, in_session, in_session ? OsThreadId() : 0,
                               in_session ? HostClockNs() : 0, &graphs_);

@@ -95,7 +95,7 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "compute_cap_minor",
     "profile_start_time",
     "profile_stop_time",
-    "cuda_graph_id",       // xprof's names for the graph ids.
+    "cuda_graph_id",  // xprof's names for the graph ids.
     "cuda_graph_orig_id",
     "cuda_graph_node_id",  // tbprof's: xprof has no stat for the node.
 };

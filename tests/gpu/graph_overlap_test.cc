@@ -106,8 +106,7 @@ TEST_F(GraphOverlapTest, GraphKernelsCarryTheOpThatCapturedThem) {
     EXPECT_EQ(ops.at(64), std::vector<std::string>(kReplays, "Replay"));
     size_t attributed = 0;
     for (const auto& [block, names] : ops) attributed += block == 64 ? 0 : names.size();
-    std::printf("gpu-check: graph_kernels_with_capturing_op=%zu of %d\n", attributed,
-                2 * kReplays);
+    std::printf("gpu-check: graph_kernels_with_capturing_op=%zu of %d\n", attributed, 2 * kReplays);
   }
   {
     // A later capture that only replays still knows the ops.

@@ -47,16 +47,16 @@
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cupti/clock_sync.h"
-#include "src/trace/device_source.h"
 #include "src/session/session.h"
+#include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
 #include "tensorflow/profiler/xplane.pb.h"
@@ -149,9 +149,9 @@ class FakeRuntime {
   void EndCaptureAndInstantiate() {
     capturing_ = false;
     for (const Captured &c : captured_) {
-      cupti_->GraphCallback(CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED,
-                            MakeGraphNodeCloned(kGraphId, c.node + kExecNodeOffset, kGraphId,
-                                                c.node));
+      cupti_->GraphCallback(
+          CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED,
+          MakeGraphNodeCloned(kGraphId, c.node + kExecNodeOffset, kGraphId, c.node));
     }
   }
   // cudaGraphLaunch inside `launch_op`: one API record, then every captured
@@ -179,8 +179,8 @@ class FakeRuntime {
         kernel.graphNodeId = node;
         b.Add(kernel);
       } else {
-        CUpti_ActivityMemcpy6 copy = MakeMemcpy(c.copy_kind, c.bytes, start, stop, corr, 0,
-                                                kCopyStream, /*async=*/true);
+        CUpti_ActivityMemcpy6 copy =
+            MakeMemcpy(c.copy_kind, c.bytes, start, stop, corr, 0, kCopyStream, /*async=*/true);
         copy.graphId = kGraphId;
         copy.graphNodeId = node;
         b.Add(copy);
@@ -570,9 +570,8 @@ int CheckXSpace(const std::string &path,
       if (c.Expect(l != launches.end(), what + ": no host launch with that correlation id")) {
         c.Expect(l->second.name == want.api,
                  what + ": launched by " + l->second.name + ", replayed " + want.api);
-        c.Expect(l->second.op == want.launch_op, what + ": the launch sits in op '" +
-                                                     l->second.op + "', expected " +
-                                                     want.launch_op);
+        c.Expect(l->second.op == want.launch_op, what + ": the launch sits in op '" + l->second.op +
+                                                     "', expected " + want.launch_op);
         c.Expect(l->second.tid == want.tid, what + ": launch on thread " +
                                                 std::to_string(l->second.tid) + ", replayed on " +
                                                 std::to_string(want.tid));
@@ -668,7 +667,8 @@ int CheckXSpace(const std::string &path,
 
 int Main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: %s LOGDIR [--check] [--clock=host|realtime] [--graph] [--overlap]\n",
+    std::fprintf(stderr,
+                 "usage: %s LOGDIR [--check] [--clock=host|realtime] [--graph] [--overlap]\n",
                  argv[0]);
     return 2;
   }

@@ -694,7 +694,8 @@ TEST(XPlaneWriterTest, OverlappingKernelsOfOneStreamKeepExactTimesOnExtraLines) 
   };
   EXPECT_EQ(lines, expected);
   EXPECT_EQ(ids, (std::set<int64_t>{2, 7, 9, 10}));  // 8 is the overhead line's.
-  for (const std::string& w : space.warnings()) EXPECT_THAT(w, ::testing::Not(HasSubstr("clipped")));
+  for (const std::string& w : space.warnings())
+    EXPECT_THAT(w, ::testing::Not(HasSubstr("clipped")));
 }
 
 }  // namespace
