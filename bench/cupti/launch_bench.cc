@@ -10,6 +10,7 @@
 //     --benchmark_filter='BM_Launch(Untraced|Traced)/'
 //   build/bench/cupti/cupti_launch_bench --benchmark_min_time=1 \
 //     --benchmark_filter='BM_Launch(Untraced|CuptiAlone)/'
+//   build/bench/cupti/cupti_launch_bench --benchmark_filter='BM_GraphReplay'
 #include <cuda_runtime.h>
 #include <cupti.h>
 
@@ -26,6 +27,7 @@
 #include "src/trace/trace_data.h"
 
 cudaError_t TbprofLaunchEmptyKernels(int n, cudaStream_t stream);
+cudaError_t TbprofCaptureEmptyGraph(int nodes, cudaStream_t stream, cudaGraphExec_t* exec);
 
 namespace tbprof::internal {
 namespace {
@@ -88,6 +90,65 @@ void BM_LaunchTraced(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kLaunches);
 }
 BENCHMARK(BM_LaunchTraced)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Replay of a captured 100-kernel graph, 200 launches per iteration, untraced and traced: what
+// graph attribution adds at replay is nothing (no tbprof callback runs on cudaGraphLaunch), so the
+// traced ratio here is CUPTI's own per-kernel cost. Counter "ratio_vs_untraced".
+constexpr int kGraphNodes = 100;
+constexpr int kGraphLaunches = 200;
+double graph_untraced_seconds = 0;
+
+double GraphBatch(cudaGraphExec_t exec, cudaStream_t stream) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kGraphLaunches; ++i) cudaGraphLaunch(exec, stream);
+  cudaStreamSynchronize(stream);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void GraphReplay(benchmark::State& state, bool traced) {
+  if (!GpuReady(state)) return;
+  cudaStream_t stream = nullptr;
+  cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  std::unique_ptr<DeviceSource> source;
+  if (traced) {
+    tbprof_started = true;
+    source = CreateGpuDeviceSource();
+    DeviceSourceOptions options;
+    options.session_start_ns = cupti::HostClockNs();
+    options.max_buffer_bytes = 1ull << 30;
+    if (absl::Status s = source->Start(options); !s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+  }
+  cudaGraphExec_t exec = nullptr;
+  if (TbprofCaptureEmptyGraph(kGraphNodes, stream, &exec) != cudaSuccess) {
+    state.SkipWithError("graph capture failed");
+    return;
+  }
+  GraphBatch(exec, stream);  // Warm-up.
+  double total = 0;
+  for (auto _ : state) total += GraphBatch(exec, stream);
+  const double seconds = total / state.iterations();
+  if (traced) {
+    source->Stop().IgnoreError();
+    Trace trace;
+    source->Collect(&trace).IgnoreError();
+    state.counters["kernel_events"] = static_cast<double>(trace.device_events.size());
+    if (graph_untraced_seconds > 0)
+      state.counters["ratio_vs_untraced"] = seconds / graph_untraced_seconds;
+  } else {
+    graph_untraced_seconds = seconds;
+  }
+  state.counters["ns_per_kernel"] = seconds * 1e9 / (kGraphNodes * kGraphLaunches);
+  cudaGraphExecDestroy(exec);
+  cudaStreamDestroy(stream);
+}
+
+void BM_GraphReplayUntraced(benchmark::State& state) { GraphReplay(state, false); }
+BENCHMARK(BM_GraphReplayUntraced)->Unit(benchmark::kMillisecond)->UseRealTime();
+void BM_GraphReplayTraced(benchmark::State& state) { GraphReplay(state, true); }
+BENCHMARK(BM_GraphReplayTraced)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // CUPTI alone: 8 MB buffers from malloc, records counted (walked) on completion.
 std::atomic<uint64_t> cupti_alone_records{0};
