@@ -71,6 +71,8 @@ enum Stat : uint8_t {
   kComputeCapMinor,
   kProfileStartTime,
   kProfileStopTime,
+  kRank,
+  kWorldSize,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -92,6 +94,8 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "compute_cap_minor",
     "profile_start_time",
     "profile_stop_time",
+    "tbprof_rank",
+    "tbprof_world_size",
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -546,6 +550,11 @@ void PlanTaskEnvironment(const Trace& trace, int64_t id, PlanePlan& p) {
   p.stats.push_back(PlaneStat::Uint(kProfileStartTime, start));
   p.stats.push_back(
       PlaneStat::Uint(kProfileStopTime, static_cast<uint64_t>(std::max<int64_t>(stop_ns, 0))));
+  // A rank of a multi-process job (src/ranks): which one, so that tools need not parse names.
+  if (trace.rank >= 0) {
+    p.stats.push_back(PlaneStat::Int(kRank, trace.rank));
+    if (trace.world_size > 0) p.stats.push_back(PlaneStat::Int(kWorldSize, trace.world_size));
+  }
   FinishPlan(p);
 }
 
@@ -608,6 +617,8 @@ class XSpaceEncoder {
       }
     }
     hostname_ = trace_.hostname.empty() ? std::string("localhost") : ToValidUtf8(trace_.hostname);
+    // "node3 rank 5": what TensorBoard's overview lists as the host of a rank's file.
+    if (trace_.rank >= 0) hostname_ += " rank " + std::to_string(trace_.rank);
   }
 
   template <typename S>
