@@ -73,11 +73,26 @@ void ApplyClockOffset(const internal::ClockOffset& offset, std::string_view anch
     PlaneIndex index(*env);
     if (index.FindPlaneStat(name) != nullptr) Shift(PlaneStat(env, name), offset.offset_ns);
   }
+  // Files whose lines count from a shared base (tbprof_line_time_base_ns) get their events moved
+  // too, so that xprof, which lines up hosts by time, sees them aligned.
+  if (PlaneIndex(*env).FindPlaneStat("tbprof_line_time_base_ns") != nullptr) {
+    bool fits = true;
+    for (const XPlane& plane : space->planes()) {
+      for (const auto& line : plane.lines()) fits = fits && line.timestamp_ns() >= offset.offset_ns;
+    }
+    if (fits) {
+      for (XPlane& plane : *space->mutable_planes()) {
+        for (auto& line : *plane.mutable_lines()) {
+          line.set_timestamp_ns(line.timestamp_ns() - offset.offset_ns);
+        }
+      }
+    }
+  }
   PlaneStat(env, "tbprof_clock_offset_ns")->set_int64_value(previous + offset.offset_ns);
   PlaneStat(env, "tbprof_clock_offset_uncertainty_ns")->set_int64_value(offset.uncertainty_ns);
   PlaneStat(env, "tbprof_clock_anchors")
-      ->set_str_value(
-          absl::StrCat(std::string(anchors), " of rank ", reference_rank, ", ", offset.matches, " matched"));
+      ->set_str_value(absl::StrCat(std::string(anchors), " of rank ", reference_rank, ", ",
+                                   offset.matches, " matched"));
   space->add_warnings(absl::StrFormat(
       "tbprof: clock aligned to rank %d: %+.3f ms subtracted (uncertainty %s) from %d %s",
       reference_rank, static_cast<double>(offset.offset_ns) / 1e6,

@@ -1,6 +1,7 @@
 // `tbprof align`: puts the ranks of a multi-rank session on one time base for good. Each rank's
 // profile is copied into a new session directory with its Task Environment start and stop
-// times moved onto the reference rank's clock (tools/rank_summary.h estimates the offsets) and
+// times (and, in files written by a rank, whose lines count from a shared base, its events)
+// moved onto the reference rank's clock (tools/rank_summary.h estimates the offsets) and
 // the correction recorded in the profile itself: Task Environment stats
 // `tbprof_clock_offset_ns` (the offset subtracted), `tbprof_clock_offset_uncertainty_ns`
 // (-1: unknown), `tbprof_clock_anchors` (what the offset was measured on), and one XSpace

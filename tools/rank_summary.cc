@@ -73,7 +73,8 @@ RankProfile ReduceRankProfile(const XSpace& space, const std::string& file,
       space.hostnames_size() > 0
           ? space.hostnames(0)
           : HostFromXplaneFileName(slash == std::string::npos ? file : file.substr(slash + 1));
-  int64_t base_ns = 0;
+  int64_t base_ns = 0;       // CLOCK_REALTIME of line timestamp 0.
+  int64_t line_base_ns = 0;  // tbprof_line_time_base_ns, when the file has one.
   struct Span {
     int64_t start, end;
   };
@@ -84,11 +85,21 @@ RankProfile ReduceRankProfile(const XSpace& space, const std::string& file,
     if (const XStat* s = index.FindPlaneStat("profile_start_time")) {
       base_ns = PlaneIndex::StatInt(*s).value_or(0);
     }
+    // Rank files count their line timestamps from a shared base (src/export/xplane_writer.cc).
+    if (const XStat* s = index.FindPlaneStat("tbprof_line_time_base_ns")) {
+      line_base_ns = PlaneIndex::StatInt(*s).value_or(0);
+    }
     if (const XStat* s = index.FindPlaneStat("tbprof_rank")) {
       out.rank = PlaneIndex::StatInt(*s).value_or(-1);
     }
   }
+  if (line_base_ns != 0) base_ns = line_base_ns;
   if (out.rank < 0) out.rank = RankFromFileName(file);
+  out.machine = out.host;
+  if (out.rank >= 0) {
+    const std::string suffix = absl::StrCat(" rank ", out.rank);
+    if (absl::EndsWith(out.machine, suffix)) out.machine.resize(out.machine.size() - suffix.size());
+  }
   for (const XPlane& plane : space.planes()) {
     if (plane.name() != kHostPlaneName) continue;
     PlaneIndex index(plane);
@@ -163,6 +174,33 @@ RankReport BuildRankReport(std::vector<RankProfile> ranks, std::string_view coll
     }
   }
   report.offsets = internal::EstimateClockOffsets(anchors, 0);
+  // One machine, one clock: CLOCK_REALTIME is shared by its processes, so only offsets between
+  // machines are estimated, once per machine.
+  report.same_clock.assign(n, false);
+  std::map<std::string, std::vector<size_t>> machines;
+  for (size_t i = 0; i < n; ++i) machines[report.ranks[i].machine].push_back(i);
+  for (const auto& [machine, members] : machines) {
+    const bool reference = machine == report.ranks[0].machine;
+    std::vector<int64_t> estimates;
+    int64_t uncertainty = 0;
+    for (size_t i : members) {
+      const internal::ClockOffset& o = report.offsets[i];
+      if (o.matches == 0) continue;
+      estimates.push_back(o.offset_ns);
+      if (uncertainty >= 0)
+        uncertainty = o.uncertainty_ns < 0 ? -1 : std::max(uncertainty, o.uncertainty_ns);
+    }
+    for (size_t i : members) {
+      report.same_clock[i] = reference;
+      if (reference) {
+        report.offsets[i].offset_ns = 0;
+        report.offsets[i].uncertainty_ns = 0;
+      } else if (!estimates.empty()) {
+        report.offsets[i].offset_ns = static_cast<int64_t>(std::llround(Median(estimates)));
+        report.offsets[i].uncertainty_ns = uncertainty;
+      }
+    }
+  }
 
   // Per step: every rank's numbers.
   struct Cell {
@@ -225,8 +263,12 @@ RankReport BuildRankReport(std::vector<RankProfile> ranks, std::string_view coll
   }
   for (size_t i = 0; i < n; ++i) {
     if (report.rows[i].slowest_in == 0) continue;
-    if (report.straggler < 0 ||
-        report.rows[i].slowest_in > report.rows[report.straggler].slowest_in) {
+    const RankReport::RankRow* best =
+        report.straggler < 0 ? nullptr : &report.rows[report.straggler];
+    // Most often the slowest; on a tie, the one with more busy time per step.
+    if (best == nullptr || report.rows[i].slowest_in > best->slowest_in ||
+        (report.rows[i].slowest_in == best->slowest_in &&
+         report.rows[i].mean_busy_ns > best->mean_busy_ns)) {
       report.straggler = static_cast<int64_t>(i);
     }
   }
@@ -259,8 +301,10 @@ std::string RankName(const RankProfile& r) {
   return r.rank >= 0 ? std::to_string(r.rank) : std::string("?");
 }
 
-std::string OffsetText(const internal::ClockOffset& o, size_t i) {
+std::string OffsetText(const RankReport& report, size_t i) {
+  const internal::ClockOffset& o = report.offsets[i];
   if (i == 0) return "reference";
+  if (report.same_clock[i]) return "0 (same machine, same clock)";
   if (o.matches == 0) return "unknown (no common anchor)";
   std::string text = absl::StrFormat("%+.3f ms", static_cast<double>(o.offset_ns) / 1e6);
   if (o.uncertainty_ns >= 0) {
@@ -289,7 +333,7 @@ std::string FormatRankReportText(const RankReport& report) {
                               RankName(report.ranks[i]), report.ranks[i].host, row.steps,
                               Ms(row.mean_step_ns), Ms(row.mean_busy_ns), Ms(row.mean_wait_ns),
                               absl::StrCat(row.slowest_in, "/", report.steps.size()),
-                              OffsetText(report.offsets[i], i)));
+                              OffsetText(report, i)));
   }
   if (!report.steps.empty()) {
     absl::StrAppend(&out, absl::StrFormat("  %6s %5s %20s %13s %9s %15s %14s\n", "step", "ranks",
@@ -347,6 +391,8 @@ std::string FormatRankReportJson(const RankReport& report) {
     j.Double(row.mean_wait_ns / 1e6);
     j.Key("slowest_in_steps");
     j.Int(row.slowest_in);
+    j.Key("same_clock_as_reference");
+    j.Bool(report.same_clock[i]);
     j.Key("clock_offset_ns");
     j.Int(o.offset_ns);
     j.Key("clock_offset_uncertainty_ns");

@@ -25,7 +25,8 @@ namespace tbprof::cli {
 inline constexpr std::string_view kDefaultCollective = "Allreduce";
 
 // One rank's profile reduced to what the cross-rank view needs. Times are ns on the rank's own
-// clock: profile_start_time (CLOCK_REALTIME) + the event's offset in the profile.
+// CLOCK_REALTIME: the Task Environment's tbprof_line_time_base_ns (else profile_start_time) +
+// the event's time in the profile.
 struct RankProfile {
   struct Step {
     int64_t step = 0;
@@ -36,6 +37,7 @@ struct RankProfile {
   };
   std::string file;
   std::string host;         // XSpace.hostnames[0] ("node3 rank 5"), else the file name's host part.
+  std::string machine;      // `host` without its " rank <N>": the ranks of one machine share it.
   int64_t rank = -1;        // tbprof_rank stat, else "_rank<N>" in the file name, else -1.
   int64_t collectives = 0;  // Collective events found (inside steps or not).
   std::vector<Step> steps;  // By start.
@@ -49,8 +51,12 @@ RankProfile ReduceRankProfile(const tensorflow::profiler::XSpace& space, const s
 struct RankReport {
   std::string collective;
   std::string anchors;  // What the clocks were aligned on: "<collective> ends" or "step ends".
-  std::vector<RankProfile> ranks;              // By rank (files without a rank last).
-  std::vector<internal::ClockOffset> offsets;  // Per rank, to ranks[0].
+  std::vector<RankProfile> ranks;  // By rank (files without a rank last).
+  // Per rank, to ranks[0]. Ranks on ranks[0]'s machine read the same clock: offset 0,
+  // uncertainty 0. The ranks of another machine share one offset: the median of their
+  // estimates, with the largest of their uncertainties.
+  std::vector<internal::ClockOffset> offsets;
+  std::vector<bool> same_clock;  // Per rank: on ranks[0]'s machine.
   struct RankRow {
     int64_t steps = 0;
     double mean_step_ns = 0;
@@ -70,7 +76,7 @@ struct RankReport {
     int64_t max_wait_ns = 0;    // Longest collective wait of the step.
   };
   std::vector<StepRow> steps;  // Steps seen on at least two ranks, by number.
-  int64_t straggler = -1;      // Index into `ranks` of the rank slowest most often, or -1.
+  int64_t straggler = -1;      // Index into `ranks`: slowest most often (tie: more busy), or -1.
   double straggler_mean_lag_ns = 0;
 };
 

@@ -2,7 +2,7 @@
 // rank benchmark: every step each rank computes, then enters "grad/Allreduce:Allreduce", which
 // returns on all ranks at the same true instant (when the slowest rank arrives); the step ends
 // shortly after. Each rank starts its capture at its own moment and reads a clock that is off by
-// a chosen offset, as on different hosts.
+// a chosen offset, as on different hosts (give the ranks of one host the same offset).
 #ifndef TBPROF_TESTS_UNIT_RANKS_SYNTHETIC_RANKS_H_
 #define TBPROF_TESTS_UNIT_RANKS_SYNTHETIC_RANKS_H_
 
@@ -27,6 +27,7 @@ struct RankScenario {
   int64_t tail_ns = 20'000;              // Step end after the allreduce returns.
   std::vector<int64_t> clock_offset_ns;  // Per rank (missing: 0): its clock minus true time.
   int ops_per_step = 0;                  // Extra small framework ops per step (benchmark size).
+  int ranks_per_host = 1;                // Rank r runs on host "node<r / ranks_per_host>".
 };
 
 // Deterministic pseudo-random jitter in [-range, range].
@@ -40,7 +41,7 @@ inline int64_t Jitter(uint64_t seed, int64_t range) {
 inline Trace RankCapture(const RankScenario& sc, int rank) {
   constexpr int64_t kTrueOrigin = 1'700'000'000'000'000'000;
   Trace t;
-  t.hostname = "node" + std::to_string(rank / 2);
+  t.hostname = "node" + std::to_string(rank / std::max(sc.ranks_per_host, 1));
   t.rank = rank;
   t.world_size = sc.world_size;
   const int64_t capture_start = 50'000 + 37'000 * rank;  // True ns after the origin.

@@ -57,7 +57,9 @@ TEST(RankSummaryTest, AlignsSkewedClocksWithin100Microseconds) {
   EXPECT_EQ(report.anchors, "Allreduce ends");
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(report.ranks[r].rank, r);
-    EXPECT_EQ(report.ranks[r].host, "node" + std::to_string(r / 2) + " rank " + std::to_string(r));
+    EXPECT_EQ(report.ranks[r].host, "node" + std::to_string(r) + " rank " + std::to_string(r));
+    EXPECT_EQ(report.ranks[r].machine, "node" + std::to_string(r));
+    EXPECT_EQ(report.same_clock[r], r == 0);
     EXPECT_NEAR(report.offsets[r].offset_ns, sc.clock_offset_ns[r], 100'000) << "rank " << r;
     EXPECT_EQ(report.offsets[r].matches, sc.steps);
     EXPECT_GE(report.offsets[r].uncertainty_ns, 0);
@@ -86,13 +88,31 @@ TEST(RankSummaryTest, WithoutCollectivesStepEndsAlignTheClocks) {
   for (int r = 0; r < 4; ++r) EXPECT_NEAR(report.offsets[r].offset_ns, sc.clock_offset_ns[r], 1000);
 }
 
+TEST(RankSummaryTest, RanksOfOneMachineShareItsClock) {
+  RankScenario sc = Skewed();
+  sc.ranks_per_host = 2;
+  sc.clock_offset_ns = {0, 0, -7'300'000, -7'300'000};
+  sc.exit_jitter_ns = 40'000;  // Noisy collective ends must not invent offsets on one machine.
+  std::vector<std::string> files = WriteRanks(testing::TestDir(), sc);
+  std::ostringstream err;
+  std::vector<std::string> skipped;
+  RankReport report = SummarizeRankFiles(files, "Allreduce", err, false, &skipped);
+  ASSERT_THAT(report.ranks, SizeIs(4));
+  EXPECT_TRUE(report.same_clock[1]);
+  EXPECT_EQ(report.offsets[1].offset_ns, 0);
+  EXPECT_EQ(report.offsets[1].uncertainty_ns, 0);
+  EXPECT_FALSE(report.same_clock[2]);
+  EXPECT_NEAR(report.offsets[2].offset_ns, -7'300'000, 100'000);
+  EXPECT_EQ(report.offsets[2].offset_ns, report.offsets[3].offset_ns);  // One per machine.
+}
+
 TEST(RankSummaryTest, SummaryCommandNamesTheSlowRank) {
   const std::string logdir = testing::TestDir();
   WriteRanks(logdir, Skewed());
   testing::CliResult text = testing::RunTbprof({"summary", logdir});
   EXPECT_EQ(text.code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("Ranks: 4 profiles"));
-  EXPECT_THAT(text.out, HasSubstr("Slowest rank: 2 (node1 rank 2), slowest in 5 of 5 steps, "));
+  EXPECT_THAT(text.out, HasSubstr("Slowest rank: 2 (node2 rank 2), slowest in 5 of 5 steps, "));
   testing::CliResult json = testing::RunTbprof({"summary", logdir, "--ranks", "--json"});
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_THAT(json.out, HasSubstr("\"format\": \"tbprof.ranks.v1\""));
