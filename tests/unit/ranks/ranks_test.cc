@@ -243,6 +243,27 @@ TEST(RankSessionTest, RanksOfOneJobShareOneSession) {
     ASSERT_TRUE(space.ParseFromString(bytes));
     ASSERT_EQ(space.hostnames_size(), 1);
     EXPECT_EQ(space.hostnames(0), Hostname() + " rank " + std::to_string(rank));
+    // The Task Environment names the rank and the shared base of the line timestamps.
+    std::map<std::string, int64_t> env;
+    int64_t first_line_ns = -1;
+    for (const auto& plane : space.planes()) {
+      if (plane.name() == "/host:CPU" && plane.lines_size() > 0) {
+        first_line_ns = plane.lines(0).timestamp_ns();
+      }
+      if (plane.name() != "Task Environment") continue;
+      for (const auto& stat : plane.stats()) {
+        env[plane.stat_metadata().at(stat.metadata_id()).name()] =
+            stat.has_uint64_value() ? static_cast<int64_t>(stat.uint64_value())
+                                    : stat.int64_value();
+      }
+    }
+    EXPECT_EQ(env["tbprof_rank"], rank);
+    EXPECT_EQ(env["tbprof_world_size"], 3);
+    const int64_t base = env["tbprof_line_time_base_ns"];
+    EXPECT_EQ(base % (int64_t{86400} * 1'000'000'000), 0);  // 00:00 UTC of the day.
+    // Line times count from that base: the first event lies after the capture start.
+    EXPECT_GE(base + first_line_ns, env["profile_start_time"]);
+    EXPECT_LT(base + first_line_ns, env["profile_start_time"] + 1'000'000'000);
   }
   ASSERT_THAT(dirs, SizeIs(2));
   EXPECT_EQ(dirs[0], dirs[1]);
