@@ -274,6 +274,27 @@ absl::Status EventFileWriter::Close() {
   return s.ok() ? c : s;
 }
 
+uint64_t EventFileWriter::Mark() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return file_size_ + used_;
+}
+
+absl::Status EventFileWriter::RollbackTo(uint64_t mark) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mark >= file_size_) {
+    // Only buffered records follow the mark: keep the whole ones before it.
+    used_ = WholeRecordBytes(Pending(), static_cast<size_t>(mark - file_size_));
+    return absl::OkStatus();
+  }
+  used_ = 0;
+  file_size_ = mark;
+  torn_tail_ = true;  // Cut now; retried before the next write if this fails.
+  if (sink_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = sink_->Truncate(file_size_); !s.ok()) return s;
+  torn_tail_ = false;
+  return absl::OkStatus();
+}
+
 absl::Status EventFileWriter::WriteBufferLocked() {
   if (torn_tail_) {
     if (absl::Status s = sink_->Truncate(file_size_); !s.ok()) return s;

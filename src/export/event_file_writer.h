@@ -111,6 +111,16 @@ class EventFileWriter {
   // unwritten records are kept for the next attempt (see Options::max_pending_bytes).
   absl::Status Flush();
 
+  // The end of the records appended so far (bytes in the file plus buffered bytes): a point
+  // RollbackTo can return to, so that a group of records is in the file whole or not at all.
+  uint64_t Mark();
+
+  // Forgets every record appended after `mark` (a value of Mark()): buffered ones are dropped,
+  // written ones are cut off the file. Use it when the writer has a single user (appends of
+  // other threads after the mark would be lost too). A failed truncation is retried before
+  // the next write, so later records still follow the mark. Errors: the truncation's.
+  absl::Status RollbackTo(uint64_t mark);
+
   // Flush, then close the file. Later calls return FailedPrecondition.
   absl::Status Close();
 

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "src/export/event_file_writer.h"
 #include "src/merge/trace_summaries.h"
 
 namespace tbprof::internal {
@@ -31,7 +33,18 @@ absl::Status RunEventFiles::Write(const Trace& trace, std::string_view name, int
     if (!writer.ok()) return writer.status();
     it = writers_.emplace(std::string(run_dir), *std::move(writer)).first;
   }
-  return WriteTraceSummaries(trace, name, step, it->second.get(), include_graph);
+  SummaryWriter* writer = it->second.get();
+  // One export's records are in the file whole or not at all, so that a retry after a failed
+  // write (a full disk) writes them exactly once.
+  if (absl::Status s = writer->Flush(); !s.ok()) return s;
+  const uint64_t mark = writer->file_->Mark();
+  absl::Status s = WriteTraceSummaries(trace, name, step, writer, include_graph);
+  if (!s.ok()) {
+    if (absl::Status r = writer->file_->RollbackTo(mark); !r.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(), "; ", r.message()));
+    }
+  }
+  return s;
 }
 
 std::string RunEventFiles::PathFor(std::string_view run_dir) const {

@@ -1,12 +1,15 @@
 #include "src/session/session.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,8 +17,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/config/config.h"
-#include "src/host/recorder.h"
 #include "src/export/event_file_reader.h"
+#include "src/host/recorder.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
@@ -199,6 +202,60 @@ TEST(SessionTest, FailedEventFileStageIsRetriedWithoutASecondProfileSession) {
   ASSERT_EQ(sessions.size(), 1u);
   EXPECT_EQ(good->session_dir, JoinPath(logdir, "plugins/profile/" + sessions[0]));
   EXPECT_THAT(PluginsOf(EventsIn(logdir)), ::testing::Contains("graph_run_metadata"));
+}
+
+// Counts of each plugin name in `events`.
+std::map<std::string, int> PluginCounts(const std::vector<tensorflow::Event>& events) {
+  std::map<std::string, int> counts;
+  for (const std::string& p : PluginsOf(events)) ++counts[p];
+  return counts;
+}
+
+// A file-size limit stands in for a full disk: writes beyond it fail (EFBIG) part-way.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_;
+  sighandler_t old_handler_;
+};
+
+TEST(SessionTest, RetryAfterAFullDiskWritesEachEventRecordOnce) {
+  std::string logdir = TestDir("full_disk_retry");
+  SessionOptions options = Options(logdir, GpuMode::kOff);
+  options.profiler = false;  // Only the event file: the limit hits it part-way.
+  Session session(options, nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  constexpr int kSteps = 40;
+  for (int i = 0; i < kSteps; ++i) {
+    tbprof::StepScope step(i);
+    TBPROF_OP("MatMul", "MatMul", {}, {});
+  }
+  {
+    FileSizeLimit limit(600);
+    absl::StatusOr<ExportInfo> bad = session.Export("model", 0);
+    ASSERT_FALSE(bad.ok());
+  }
+  absl::StatusOr<ExportInfo> good = session.Export("model", 0);
+  ASSERT_TRUE(good.ok()) << good.status();
+  std::vector<tensorflow::Event> events = EventsIn(logdir);
+  std::map<std::string, int> counts = PluginCounts(events);
+  EXPECT_EQ(counts["graph_run_metadata"], 1);
+  EXPECT_EQ(counts["text"], 1);
+  EXPECT_EQ(counts["scalars"], kSteps);
+  // The file-version record, then exactly one export's records.
+  EXPECT_EQ(events.size(), 1u + 1u + 1u + kSteps);
 }
 
 TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
