@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "src/config/config.h"
 #include "src/host/recorder.h"
-#include "src/trace/device_source.h"
 #include "src/session/session.h"
+#include "src/trace/device_source.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 #include "tbprof/trace.h"
@@ -95,6 +95,7 @@ void FinishAutoCaptureLocked(ApiState& api, bool at_exit) {
                static_cast<long long>(config.steps_last), info->session_dir.c_str());
   api.last = *info;
   api.session.reset();
+  GiveBackFreedMemory();
 }
 
 void ExportAutoCaptureAtExit() {
@@ -218,6 +219,7 @@ absl::Status TraceExport(std::string_view name, int64_t step, const ExportOption
   }
   api.last = *info;
   api.session.reset();
+  internal::GiveBackFreedMemory();
   return absl::OkStatus();
 }
 
@@ -227,6 +229,7 @@ absl::Status TraceOff() {
   if (api.session != nullptr) {
     api.session->Discard();
     api.session.reset();
+    internal::GiveBackFreedMemory();
   }
   if (api.auto_capture) {
     api.auto_capture = false;
