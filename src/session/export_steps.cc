@@ -1,8 +1,11 @@
 #include "src/session/export_steps.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -31,33 +34,52 @@ std::string HostFileStem(const Trace& trace) {
 }
 
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target) {
-  const std::string root = JoinPath(JoinPath(target.run_dir, "plugins"), "profile");
+  const std::string plugins = JoinPath(target.run_dir, "plugins");
+  const std::string root = JoinPath(plugins, "profile");
   if (absl::Status s = MakeDirs(root); !s.ok()) return s;
+  // The files are written into a private directory that no reader lists, which then takes its
+  // final name with one rename: a kill at any point leaves no partial session directory.
+  static std::atomic<int> sequence{0};
+  const std::string tmp =
+      JoinPath(plugins, absl::StrCat(kExportTempPrefix, getpid(), ".", sequence.fetch_add(1)));
+  if (mkdir(tmp.c_str(), 0755) != 0) return ErrnoStatus(errno, "mkdir", tmp);
+  const std::string stem = HostFileStem(trace);
+  const std::string json_name = stem + ".trace.json.gz";
+  const std::string xplane_name = stem + ".xplane.pb";
+  auto fail = [&](absl::Status s) -> absl::Status {
+    unlink(JoinPath(tmp, json_name).c_str());
+    unlink(JoinPath(tmp, xplane_name).c_str());
+    rmdir(tmp.c_str());
+    return s;
+  };
+  absl::StatusOr<std::string> gz = Gzip(EncodeChromeTraceJson(trace));
+  if (!gz.ok()) return fail(gz.status());
+  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, json_name), *gz, true); !s.ok()) {
+    return fail(s);
+  }
+  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, xplane_name), EncodeXSpace(trace), true);
+      !s.ok()) {
+    return fail(s);
+  }
   const std::string stamp =
       absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone());
   std::string dir;
   for (int n = 0;; ++n) {
     dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n));
-    if (mkdir(dir.c_str(), 0755) == 0) break;
-    if (errno != EEXIST || n >= 10000) return ErrnoStatus(errno, "mkdir", dir);
-  }
-  const std::string stem = HostFileStem(trace);
-  auto fail = [&](absl::Status s) -> absl::Status {
-    // Leave nothing TensorBoard would list: remove what this export wrote.
-    unlink(JoinPath(dir, stem + ".trace.json.gz").c_str());
-    rmdir(dir.c_str());
-    return s;
-  };
-  absl::StatusOr<std::string> gz = Gzip(EncodeChromeTraceJson(trace));
-  if (!gz.ok()) return fail(gz.status());
-  if (absl::Status s = WriteFileAtomically(JoinPath(dir, stem + ".trace.json.gz"), *gz, true);
-      !s.ok()) {
-    return fail(s);
-  }
-  if (absl::Status s =
-          WriteFileAtomically(JoinPath(dir, stem + ".xplane.pb"), EncodeXSpace(trace), true);
-      !s.ok()) {
-    return fail(s);
+    // An existing session directory is never replaced (RENAME_NOREPLACE; where the file
+    // system lacks it, the name is reserved with mkdir and the empty directory replaced).
+    if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) == 0) break;
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS) {
+      if (mkdir(dir.c_str(), 0755) == 0) {
+        if (rename(tmp.c_str(), dir.c_str()) == 0) break;
+        err = errno;
+        rmdir(dir.c_str());
+      } else {
+        err = errno;
+      }
+    }
+    if (err != EEXIST || n >= 10000) return fail(ErrnoStatus(err, "rename", dir));
   }
   return dir;
 }

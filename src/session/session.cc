@@ -52,6 +52,9 @@ absl::Status Session::Start() {
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("this capture session was already started");
   }
+  // What exports killed earlier left in this run directory goes first.
+  RemoveExportLeftovers(options_.run.empty() ? options_.logdir
+                                             : JoinPath(options_.logdir, options_.run));
   RecorderOptions rec;
   rec.host_level = options_.host_level;
   rec.max_events = options_.max_events;

@@ -258,6 +258,100 @@ TEST(SessionTest, RetryAfterAFullDiskWritesEachEventRecordOnce) {
   EXPECT_EQ(events.size(), 1u + 1u + 1u + kSteps);
 }
 
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// What TensorBoard and xprof would list under `logdir` must be whole: every profile session
+// directory holds its two files and nothing else, every event file holds a record after the
+// file-version record. Returns the first violation, or "".
+std::string CheckReaderView(const std::string& logdir) {
+  for (const std::string& session : List(JoinPath(logdir, "plugins/profile"))) {
+    std::vector<std::string> files = List(JoinPath(logdir, "plugins/profile/" + session));
+    if (files.size() != 2 || files[0].find(".trace.json.gz") == std::string::npos ||
+        files[1].find(".xplane.pb") == std::string::npos) {
+      return "session directory " + session + " holds " + std::to_string(files.size()) +
+             " entries, first: " + (files.empty() ? std::string("none") : files[0]);
+    }
+  }
+  for (const std::string& f : List(logdir)) {
+    if (f.find("tfevents") == std::string::npos) continue;
+    std::string bytes;
+    if (!ReadFile(JoinPath(logdir, f), &bytes).ok()) return "cannot read " + f;
+    if (bytes.size() < 16) return "empty event file " + f;
+    uint64_t length = 0;
+    for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[i]);
+    if (bytes.size() <= length + 16) return "event file without a record: " + f;
+  }
+  return "";
+}
+
+TEST(SessionTest, KilledExportsLeaveNothingAReaderListsAndTheNextStartCleansUp) {
+  std::string logdir = TestDir("killed_exports");
+  unsigned seed = 15;
+  int temps_seen = 0;
+  for (int round = 0; round < 40; ++round) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (int i = 0;; ++i) {
+        Session session(Options(logdir, GpuMode::kOff), nullptr);
+        if (!session.Start().ok()) _exit(2);
+        for (int k = 0; k < 200; ++k) {
+          tbprof::StepScope step(k);
+          TBPROF_OP("MatMul", "MatMul", {}, {});
+        }
+        (void)session.Export("model", i);
+      }
+    }
+    usleep(static_cast<useconds_t>(rand_r(&seed) % 40000));
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round << ": child exited " << status;
+    std::string problem = CheckReaderView(logdir);
+    ASSERT_EQ(problem, "") << "after kill " << round;
+    for (const std::string& dir : {logdir, JoinPath(logdir, "plugins")}) {
+      for (const std::string& f : List(dir)) temps_seen += StartsWith(f, ".tbprof-tmp.") ? 1 : 0;
+    }
+  }
+  // The next capture's start removes the leftovers of the killed processes.
+  Session session(Options(logdir, GpuMode::kOff), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  session.Discard();
+  for (const std::string& dir : {logdir, JoinPath(logdir, "plugins")}) {
+    for (const std::string& f : List(dir)) EXPECT_FALSE(StartsWith(f, ".tbprof-tmp.")) << f;
+  }
+  EXPECT_GE(List(JoinPath(logdir, "plugins/profile")).size(), 1u);
+  std::printf("temporary entries left by kills (then removed): %d\n", temps_seen);
+}
+
+TEST(SessionTest, LeftoversOfOlderVersionsAreRemovedForDeadProcessesOnly) {
+  std::string logdir = TestDir("old_leftovers");
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  const std::string d = std::to_string(dead);
+  const std::string root = JoinPath(logdir, "plugins/profile");
+  ASSERT_TRUE(MakeDirs(JoinPath(root, "2026_01_01_00_00_00")).ok());
+  ASSERT_TRUE(MakeDirs(JoinPath(root, "2026_01_01_00_00_01")).ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(JoinPath(root, "2026_01_01_00_00_00/h.xplane.pb.tmp." + d), "x").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(
+          JoinPath(root, "2026_01_01_00_00_01/h.xplane.pb.tmp." + std::to_string(getpid())), "x")
+          .ok());
+  const std::string empty_events =
+      JoinPath(logdir, "events.out.tfevents.1700000000." + Hostname() + "." + d + ".tbprof");
+  ASSERT_TRUE(WriteFileAtomically(empty_events, "").ok());
+  Session session(Options(logdir, GpuMode::kOff), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  session.Discard();
+  EXPECT_FALSE(Exists(JoinPath(root, "2026_01_01_00_00_00")));
+  EXPECT_FALSE(Exists(empty_events));
+  EXPECT_TRUE(Exists(JoinPath(root, "2026_01_01_00_00_01")));  // A live process's: kept.
+}
+
 TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
   std::string logdir = TestDir("no_graph");
   SessionOptions options = Options(logdir, GpuMode::kOff);
