@@ -175,6 +175,17 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
     }
   }
 
+  if (auto v = lookup("TBPROF_SERVER_USERS")) {
+    std::string s = Lower(*v);
+    if (s == "owner") {
+      c.server_any_user = false;
+    } else if (s == "any") {
+      c.server_any_user = true;
+    } else {
+      errors.push_back(Bad("TBPROF_SERVER_USERS", *v, "expected owner or any"));
+    }
+  }
+
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   *config = c;
   return absl::OkStatus();

@@ -32,6 +32,7 @@ struct Config {
   int64_t max_events = kDefaultMaxEvents;  // TBPROF_MAX_EVENTS
   GpuMode gpu = GpuMode::kAuto;            // TBPROF_GPU
   int port = 0;                            // TBPROF_PORT (0 = off); parsed and validated only
+  bool server_any_user = false;            // TBPROF_SERVER_USERS=any (default owner)
 };
 
 // Looks up one environment variable; nullopt when unset.
