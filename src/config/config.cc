@@ -175,6 +175,17 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
     }
   }
 
+  if (auto v = lookup("TBPROF_SIGNALS")) {
+    std::string s = Lower(*v);
+    if (s == "1" || s == "on") {
+      c.signals = true;
+    } else if (s == "0" || s == "off") {
+      c.signals = false;
+    } else {
+      errors.push_back(Bad("TBPROF_SIGNALS", *v, "expected 1/on or 0/off"));
+    }
+  }
+
   if (auto v = lookup("TBPROF_SERVER_USERS")) {
     std::string s = Lower(*v);
     if (s == "owner") {

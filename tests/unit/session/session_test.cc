@@ -1,15 +1,18 @@
 #include "src/session/session.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -352,6 +355,21 @@ TEST(SessionTest, LeftoversOfOlderVersionsAreRemovedForDeadProcessesOnly) {
   EXPECT_TRUE(Exists(JoinPath(root, "2026_01_01_00_00_01")));  // A live process's: kept.
 }
 
+TEST(SessionTest, ExportTargetsThatCannotWorkAreFoundBeforeTheCapture) {
+  std::string logdir = TestDir("check_target");
+  EXPECT_TRUE(CheckExportTarget(logdir, "").ok());
+  EXPECT_TRUE(CheckExportTarget(JoinPath(logdir, "new/deeper"), "train/eval").ok());
+  absl::Status long_run = CheckExportTarget(logdir, std::string(300, 'r'));
+  EXPECT_EQ(long_run.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(long_run.message()), HasSubstr("300 bytes"));
+  EXPECT_LT(long_run.message().size(), 300u);  // The value is cut, not echoed whole.
+  absl::Status dev_null = CheckExportTarget("/dev/null", "");
+  EXPECT_EQ(dev_null.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(dev_null.message()), HasSubstr("/dev/null is not a directory"));
+  EXPECT_EQ(CheckExportTarget("/dev/null/sub", "run").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
   std::string logdir = TestDir("no_graph");
   SessionOptions options = Options(logdir, GpuMode::kOff);
@@ -509,11 +527,17 @@ TEST_F(TraceApiTest, FailedExportKeepsTraceUntilRetriedWithAnotherLogdir) {
   std::string logdir = TestDir("api_retry");
   std::string blocker = JoinPath(logdir, "file");
   ASSERT_TRUE(WriteFileAtomically(blocker, "x").ok());
-  ASSERT_TRUE(TraceOn(Forced(JoinPath(blocker, "sub"))).ok());
+  // A log directory that cannot work is refused at TraceOn, naming the path.
+  absl::Status refused = TraceOn(Forced(JoinPath(blocker, "sub")));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr(blocker));
+  // One that breaks after TraceOn fails the export instead.
+  ASSERT_TRUE(TraceOn(Forced(JoinPath(logdir, "later_a_file"))).ok());
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(logdir, "later_a_file"), "x").ok());
   { TBPROF_SCOPE("precious"); }
   absl::Status bad = TraceExport("m", 0);
   EXPECT_FALSE(bad.ok());
-  EXPECT_THAT(std::string(bad.message()), HasSubstr(blocker));  // Names the path.
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("later_a_file"));  // Names the path.
   // While the trace waits, a new capture is refused.
   EXPECT_EQ(TraceOn(Forced(logdir)).code(), absl::StatusCode::kFailedPrecondition);
   ExportOptions retry;
@@ -522,6 +546,104 @@ TEST_F(TraceApiTest, FailedExportKeepsTraceUntilRetriedWithAnotherLogdir) {
   ASSERT_TRUE(LastExportInfo().has_value());
   EXPECT_EQ(LastExportInfo()->host_events, 1);
   EXPECT_THAT(LastExportInfo()->session_dir, HasSubstr(logdir + "/ok/plugins/profile/"));
+}
+
+TEST_F(TraceApiTest, TraceOnRefusesARunNameTooLongForTheFileSystem) {
+  std::string logdir = TestDir("api_long_run");
+  TraceOptions options = Forced(logdir);
+  options.run = std::string(300, 'x');
+  absl::Status s = TraceOn(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(IsRecording());
+}
+
+TEST_F(TraceApiTest, StepsCaptureIntoDevNullIsTurnedOffWithOneLine) {
+  Config c;
+  c.enabled = true;
+  c.gpu = GpuMode::kOff;
+  c.logdir = "/dev/null";
+  c.has_steps = true;
+  c.steps_first = 1;
+  c.steps_last = 2;
+  SetProcessConfig(c);
+  ApplyProcessConfig();
+  std::optional<ExportInfo> before = LastExportInfo();
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 4; ++i) {
+    tbprof::StepScope step(i);
+    EXPECT_FALSE(IsRecording());
+  }
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("TBPROF_STEPS capture is off"));
+  EXPECT_THAT(err, HasSubstr("/dev/null"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(LastExportInfo().has_value(), before.has_value());
+}
+
+// Runs signal_child with `env`, sends `sig` once it records; returns its wait status and
+// stderr.
+int RunSignalChild(const std::string& logdir, int sig, const std::vector<std::string>& env,
+                   std::string* err) {
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  const std::string err_path = logdir + ".stderr";
+  std::vector<std::string> args = {TBPROF_SIGNAL_CHILD, logdir};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  std::vector<char*> envp;
+  for (std::string& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(out[1], 1);
+    int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    close(out[0]);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string got;
+  char buf[64];
+  while (got.find("ready") == std::string::npos) {
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  kill(child, sig);
+  int status = 0;
+  waitpid(child, &status, 0);
+  (void)ReadFile(err_path, err);
+  return status;
+}
+
+TEST(SignalTest, SigintDuringACaptureWritesItAndEndsTheProgramWithTheSignal) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    std::string logdir = TestDir(std::string("signal_") + std::to_string(sig));
+    std::string err;
+    int status = RunSignalChild(logdir, sig, {}, &err);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status << ": " << err;
+    EXPECT_EQ(WTERMSIG(status), sig);
+    EXPECT_THAT(err, HasSubstr(sig == SIGINT ? "SIGINT during a capture: wrote"
+                                             : "SIGTERM during a capture: wrote"));
+    std::vector<std::string> sessions = List(JoinPath(logdir, "plugins/profile"));
+    ASSERT_EQ(sessions.size(), 1u) << err;
+    EXPECT_EQ(List(JoinPath(logdir, "plugins/profile/" + sessions[0])).size(), 2u);
+    EXPECT_THAT(PluginsOf(EventsIn(logdir)), ::testing::Contains("text"));
+  }
+}
+
+TEST(SignalTest, TbprofSignalsZeroLeavesTheSignalAlone) {
+  std::string logdir = TestDir("signal_off");
+  std::string err;
+  int status = RunSignalChild(logdir, SIGINT, {"TBPROF_SIGNALS=0"}, &err);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  EXPECT_FALSE(Exists(JoinPath(logdir, "plugins")));
+  EXPECT_EQ(err, "");
 }
 
 TEST_F(TraceApiTest, ConcurrentExportsOneWinsNoCrash) {
