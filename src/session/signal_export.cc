@@ -20,7 +20,7 @@ std::atomic<bool> g_handling{false};
 std::atomic<bool> g_done{false};
 std::atomic<int> g_signal{0};
 int g_pipe[2] = {-1, -1};
-void (*g_write_capture)(int) = nullptr;
+std::atomic<void (*)(int)> g_write_capture{nullptr};
 std::mutex g_install_mu;
 bool g_handlers_installed = false;
 
@@ -54,7 +54,7 @@ void WriterLoop() {
     ssize_t n = read(g_pipe[0], &byte, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
-    if (g_write_capture != nullptr) g_write_capture(g_signal.load());
+    if (void (*write_capture)(int) = g_write_capture.load()) write_capture(g_signal.load());
     g_done.store(true);
   }
 }
@@ -78,7 +78,7 @@ void ForkChild() {
 
 void InstallCaptureSignalHandlers(void (*write_capture)(int sig)) {
   std::lock_guard<std::mutex> lock(g_install_mu);
-  g_write_capture = write_capture;
+  g_write_capture.store(write_capture);
   if (!g_handlers_installed) {
     g_handlers_installed = true;
     pthread_atfork(nullptr, nullptr, &ForkChild);
