@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: builds tbprof, prepares TensorBoard/xprof in a virtual environment, runs
 # ctest, then builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer and
-# runs them. Installs what it needs. Exit status 0 only when everything passed.
+# runs them, then builds the concurrency tests (recorder, event file writer, sessions and the
+# public API) with ThreadSanitizer and runs them. Installs what it needs. Exit status 0 only
+# when everything passed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TBPROF_BUILD_DIR:-$root/build}
@@ -23,4 +25,18 @@ if [[ "${TBPROF_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --build "$asan" -j"$(nproc)"
   (cd "$asan" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)" -L unit -LE venv --timeout 600)
+
+  # ThreadSanitizer: only the targets whose tests run threads against the recorder and the
+  # writers, to keep the time small. The two tests that start threads in a forked child of a
+  # threaded process are left out: ThreadSanitizer does not support that (it stops the child).
+  tsan=$root/build-tsan
+  if [[ ! -f "$tsan/CMakeCache.txt" ]]; then
+    cmake -S "$root" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DTBPROF_SANITIZE=thread -DTBPROF_BUILD_BENCHMARKS=OFF \
+      -DTBPROF_BUILD_EXAMPLES=OFF -DTBPROF_CUPTI=OFF -DTBPROF_GRPC=OFF >/dev/null
+  fi
+  cmake --build "$tsan" -j"$(nproc)" --target recorder_test event_file_writer_test session_test
+  (cd "$tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --output-on-failure -j"$(nproc)" -R '^(RecorderTest|EventFileWriterTest|SessionTest|TraceApiTest|SignalTest)\.' \
+    -E '(ForkDuringACapture|KilledExports)' --timeout 600)
 fi

@@ -8,6 +8,7 @@
 //   if (!s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());  // keeps running
 //
 // Then in TensorBoard's Profile tab: "Capture Profile", profile service URL localhost:6009.
+// Only the user the program runs as may capture (see CaptureServerOptions::allow_any_user).
 // Each Profile call records the next duration_ms with the same capture session as TraceOn and
 // returns the XSpace (xplane.pb) to the client, which writes it into its own log directory
 // (<logdir>/plugins/profile/<session>/<host>_<port>.xplane.pb). The server itself writes no
@@ -30,6 +31,12 @@ struct CaptureServerOptions {
   // server starts only when TBPROF=1 and TBPROF_PORT is set. 0: any free port (see
   // CaptureServerPort()). Otherwise 1..65535; the server starts regardless of TBPROF.
   std::optional<int> port;
+  // Who may capture. false (the default, TBPROF_SERVER_USERS=owner): only the user the program
+  // runs as (and root); another local user's Profile and Terminate calls get
+  // PERMISSION_DENIED. true (TBPROF_SERVER_USERS=any): every local user. Unset:
+  // TBPROF_SERVER_USERS. The caller is known from the kernel's socket table
+  // (/proc/net/tcp[6]), so TensorBoard's Capture Profile button needs no credentials.
+  std::optional<bool> allow_any_user;
 };
 
 // Starts the process's capture server. Returns OK without starting anything when options.port

@@ -32,6 +32,7 @@ namespace tbprof {
 
 namespace internal {
 class EventFileWriter;
+class RunEventFiles;
 }  // namespace internal
 
 class SummaryWriter {
@@ -61,8 +62,8 @@ class SummaryWriter {
 
   // An image from raw pixels, rows top to bottom, `channels` 1 (gray), 3 (RGB) or 4 (RGBA),
   // encoded as PNG. InvalidArgument when pixels.size() != height*width*channels or a size is 0.
-  absl::Status Image(std::string_view tag, absl::Span<const uint8_t> pixels, int height,
-                     int width, int channels, int64_t step);
+  absl::Status Image(std::string_view tag, absl::Span<const uint8_t> pixels, int height, int width,
+                     int channels, int64_t step);
 
   // An already-encoded PNG; width and height come from its header. InvalidArgument when the
   // bytes are not a PNG (signature, IHDR chunk).
@@ -86,6 +87,7 @@ class SummaryWriter {
   const std::string& path() const;
 
  private:
+  friend class internal::RunEventFiles;  // Writes an export's records as one group.
   explicit SummaryWriter(std::unique_ptr<internal::EventFileWriter> file);
   std::unique_ptr<internal::EventFileWriter> file_;
 };

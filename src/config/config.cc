@@ -176,6 +176,27 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
   }
 
   c.ranks = ReadRankEnvironment(lookup, &errors);
+  if (auto v = lookup("TBPROF_SIGNALS")) {
+    std::string s = Lower(*v);
+    if (s == "1" || s == "on") {
+      c.signals = true;
+    } else if (s == "0" || s == "off") {
+      c.signals = false;
+    } else {
+      errors.push_back(Bad("TBPROF_SIGNALS", *v, "expected 1/on or 0/off"));
+    }
+  }
+
+  if (auto v = lookup("TBPROF_SERVER_USERS")) {
+    std::string s = Lower(*v);
+    if (s == "owner") {
+      c.server_any_user = false;
+    } else if (s == "any") {
+      c.server_any_user = true;
+    } else {
+      errors.push_back(Bad("TBPROF_SERVER_USERS", *v, "expected owner or any"));
+    }
+  }
 
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   *config = c;

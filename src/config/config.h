@@ -34,6 +34,8 @@ struct Config {
   GpuMode gpu = GpuMode::kAuto;            // TBPROF_GPU
   int port = 0;                            // TBPROF_PORT (0 = off); parsed and validated only
   RankJob ranks;  // Launcher variables, TBPROF_RANK, TBPROF_WORLD_SIZE, TBPROF_SESSION
+  bool server_any_user = false;            // TBPROF_SERVER_USERS=any (default owner)
+  bool signals = true;                     // TBPROF_SIGNALS (write a capture on SIGINT/TERM)
 };
 
 // Looks up one environment variable; nullopt when unset.

@@ -175,10 +175,20 @@ absl::StatusOr<std::unique_ptr<EventFileWriter>> EventFileWriter::Create(std::st
       absl::StrFormat("events.out.tfevents.%010d.%s.%d", static_cast<int64_t>(time(nullptr)), host,
                       static_cast<int>(getpid()));
   std::unique_ptr<PosixFileSink> sink;
+  std::string final_path;
   for (int attempt = 0; attempt < kMaxNameAttempts && sink == nullptr; ++attempt) {
     std::string name = attempt == 0 ? absl::StrCat(stem, AsAbsl(suffix))
                                     : absl::StrCat(stem, ".", attempt, AsAbsl(suffix));
-    auto created = PosixFileSink::CreateNew(JoinPath(logdir, name));
+    final_path = JoinPath(logdir, name);
+    std::string create_path = final_path;
+    if (!options.temp_prefix.empty()) {
+      if (access(final_path.c_str(), F_OK) == 0) continue;
+      // The temporary name reserves the final one among this process's writers (O_EXCL).
+      std::string hidden = name;
+      hidden.replace(hidden.find("tfevents"), 8, "pending");
+      create_path = JoinPath(logdir, absl::StrCat(options.temp_prefix, getpid(), ".", hidden));
+    }
+    auto created = PosixFileSink::CreateNew(create_path);
     if (created.ok()) {
       sink = *std::move(created);
     } else if (!absl::IsAlreadyExists(created.status())) {
@@ -190,26 +200,55 @@ absl::StatusOr<std::unique_ptr<EventFileWriter>> EventFileWriter::Create(std::st
                                                  AsAbsl(suffix), " in ", AsAbsl(logdir)));
   }
   std::string path = sink->path();
-  auto writer = CreateWithSink(std::move(sink), options);
+  if (options.temp_prefix.empty()) final_path.clear();
+  auto writer = CreateWithSink(std::move(sink), options, std::move(final_path));
   if (!writer.ok()) unlink(path.c_str());  // never leave a file without its version record
   return writer;
 }
 
 absl::StatusOr<std::unique_ptr<EventFileWriter>> EventFileWriter::CreateWithSink(
     std::unique_ptr<WriteSink> sink, const Options& options) {
+  return CreateWithSink(std::move(sink), options, "");
+}
+
+absl::StatusOr<std::unique_ptr<EventFileWriter>> EventFileWriter::CreateWithSink(
+    std::unique_ptr<WriteSink> sink, const Options& options, std::string final_path) {
   if (sink == nullptr) return absl::InvalidArgumentError("event file: null sink");
-  std::unique_ptr<EventFileWriter> writer(new EventFileWriter(std::move(sink), options));
+  std::unique_ptr<EventFileWriter> writer(
+      new EventFileWriter(std::move(sink), options, std::move(final_path)));
   tensorflow::Event first;
   first.set_wall_time(WallTimeSeconds());
   first.set_file_version(kFileVersion);
   if (absl::Status s = writer->Append(first.SerializeAsString()); !s.ok()) return s;
   if (absl::Status s = writer->Flush(); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(writer->mu_);
+  writer->publish_after_ = writer->file_size_;
   return writer;
 }
 
-EventFileWriter::EventFileWriter(std::unique_ptr<WriteSink> sink, const Options& options)
-    : options_(options), path_(sink->path()), sink_(std::move(sink)) {
+EventFileWriter::EventFileWriter(std::unique_ptr<WriteSink> sink, const Options& options,
+                                 std::string final_path)
+    : options_(options),
+      path_(final_path.empty() ? sink->path() : final_path),
+      sink_(std::move(sink)) {
+  if (!final_path.empty()) {
+    temp_path_ = sink_->path();
+    publish_after_ = ~uint64_t{0};  // Set once the file-version record is written.
+  }
   Reserve(options_.buffer_bytes + 4096);
+}
+
+bool EventFileWriter::published() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return temp_path_.empty();
+}
+
+absl::Status EventFileWriter::PublishLocked() {
+  // link() refuses to replace a file that took the name meanwhile.
+  if (link(temp_path_.c_str(), path_.c_str()) != 0) return ErrnoStatus(errno, "link", path_);
+  unlink(temp_path_.c_str());
+  temp_path_.clear();
+  return absl::OkStatus();
 }
 
 void EventFileWriter::Reserve(size_t more) {
@@ -271,7 +310,29 @@ absl::Status EventFileWriter::Close() {
   absl::Status c = sink_->Close();
   sink_.reset();
   used_ = 0;
+  if (!temp_path_.empty()) unlink(temp_path_.c_str());  // Never got a record to show.
   return s.ok() ? c : s;
+}
+
+uint64_t EventFileWriter::Mark() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return file_size_ + used_;
+}
+
+absl::Status EventFileWriter::RollbackTo(uint64_t mark) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mark >= file_size_) {
+    // Only buffered records follow the mark: keep the whole ones before it.
+    used_ = WholeRecordBytes(Pending(), static_cast<size_t>(mark - file_size_));
+    return absl::OkStatus();
+  }
+  used_ = 0;
+  file_size_ = mark;
+  torn_tail_ = true;  // Cut now; retried before the next write if this fails.
+  if (sink_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = sink_->Truncate(file_size_); !s.ok()) return s;
+  torn_tail_ = false;
+  return absl::OkStatus();
 }
 
 absl::Status EventFileWriter::WriteBufferLocked() {
@@ -285,6 +346,9 @@ absl::Status EventFileWriter::WriteBufferLocked() {
   if (s.ok()) {
     file_size_ += used_;
     used_ = 0;
+    if (!temp_path_.empty() && file_size_ > publish_after_) {
+      if (absl::Status p = PublishLocked(); !p.ok()) return p;
+    }
     if (capacity_ > 4 * (options_.buffer_bytes + 4096)) {  // grown for a huge record: give back
       buffer_.reset();
       capacity_ = 0;

@@ -79,6 +79,11 @@ class EventFileWriter {
     // Records that could not be written (failed writes) are kept and retried at the next write
     // while they fit in this many bytes; beyond it they are dropped and the error says so.
     size_t max_pending_bytes = 16 * 1024 * 1024;
+    // Non-empty: the file is created as "<logdir>/<temp_prefix><pid>.<name without
+    // 'tfevents'>" (a name TensorBoard does not list) and takes its final name when a record
+    // after the file-version record is written, so a kill leaves no empty event file where
+    // TensorBoard reads. A file that never got one is removed by Close.
+    std::string temp_prefix;
   };
 
   // Creates `logdir` (and parents) and a new event file in it:
@@ -96,6 +101,10 @@ class EventFileWriter {
   // Writes to `sink` (a new, empty file): the file-version record first, then as Create.
   static absl::StatusOr<std::unique_ptr<EventFileWriter>> CreateWithSink(
       std::unique_ptr<WriteSink> sink, const Options& options);
+  // As above; a non-empty `final_path` is the name `sink`'s file takes (link) once a record
+  // after the file-version record is written (see Options::temp_prefix).
+  static absl::StatusOr<std::unique_ptr<EventFileWriter>> CreateWithSink(
+      std::unique_ptr<WriteSink> sink, const Options& options, std::string final_path);
 
   // Flushes and closes; errors at this point are lost (call Close() to see them).
   ~EventFileWriter();
@@ -111,18 +120,33 @@ class EventFileWriter {
   // unwritten records are kept for the next attempt (see Options::max_pending_bytes).
   absl::Status Flush();
 
+  // The end of the records appended so far (bytes in the file plus buffered bytes): a point
+  // RollbackTo can return to, so that a group of records is in the file whole or not at all.
+  uint64_t Mark();
+
+  // Forgets every record appended after `mark` (a value of Mark()): buffered ones are dropped,
+  // written ones are cut off the file. Use it when the writer has a single user (appends of
+  // other threads after the mark would be lost too). A failed truncation is retried before
+  // the next write, so later records still follow the mark. Errors: the truncation's.
+  absl::Status RollbackTo(uint64_t mark);
+
   // Flush, then close the file. Later calls return FailedPrecondition.
   absl::Status Close();
 
-  // The event file's path.
+  // The event file's path (its final name, also while it has a temporary one).
   const std::string& path() const { return path_; }
+
+  // False while the file still has its temporary name (Options::temp_prefix).
+  bool published();
 
   // Frames `data` as one TFRecord and appends it to `*out`:
   // u64le length, u32le masked crc(length), data, u32le masked crc(data).
   static void AppendFramedRecord(std::string_view data, std::string* out);
 
  private:
-  EventFileWriter(std::unique_ptr<WriteSink> sink, const Options& options);
+  EventFileWriter(std::unique_ptr<WriteSink> sink, const Options& options,
+                  std::string final_path = "");
+  absl::Status PublishLocked();
   absl::Status WriteBufferLocked();
   std::string_view Pending() const { return {buffer_.get(), used_}; }
   // Makes room for `more` bytes after used_.
@@ -140,6 +164,10 @@ class EventFileWriter {
   uint64_t file_size_ = 0;          // bytes of complete records in the file
   int64_t oldest_buffered_ms_ = 0;  // monotonic time of the first buffered record
   bool torn_tail_ = false;          // a failed write left bytes after file_size_
+  // Options::temp_prefix: the temporary name while unpublished, and the size the file must
+  // exceed (the file-version record) to be published.
+  std::string temp_path_;
+  uint64_t publish_after_ = 0;
 };
 
 }  // namespace tbprof::internal

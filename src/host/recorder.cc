@@ -1,5 +1,6 @@
 #include "src/host/recorder.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -39,6 +41,10 @@ constexpr uint32_t kEscAbsTime = 0;
 constexpr uint32_t kEscStepBegin = 1;
 // Name ids must fit the escape payload (26 bits) and the NameScope token (25 bits).
 constexpr uint32_t kMaxNameId = (1u << 25) - 1;
+// Static names (call sites, kept for the process) take ids below kFirstDynamicId; the dynamic
+// names of a session take the ids above, handed out in a cycle, and are forgotten after it.
+constexpr uint32_t kFirstDynamicId = 1u << 24;
+constexpr uint32_t kDynamicIdRange = kMaxNameId - kFirstDynamicId + 1;
 
 constexpr uint64_t BeginWord(uint32_t id) {
   return (kTypeBegin << kTypeShift) | (uint64_t{id} << kPayloadShift);
@@ -91,7 +97,23 @@ struct CacheEntry {
   uint32_t generation = 0xffffffffu;  // Session in which the op's tensors were last recorded.
 };
 
-// Heap part of a thread's recorder, owned by the registry; outlives the thread until collected.
+// The name-scope stack and the id cache of a live thread (owner thread only); freed when the
+// thread exits, so an exited thread keeps only its records and counters.
+struct ThreadScopes {
+  char path[kMaxPathBytes] = {};
+  uint32_t path_len = 0;
+  uint32_t depth = 0;
+  uint32_t overflow = 0;
+  uint32_t saved_len[kMaxNameScopeDepth] = {};
+  uint64_t path_hash[kMaxNameScopeDepth + 1] = {};
+  // Dynamic name and op ids by hash, valid in session `cache_generation` only (dynamic ids
+  // are forgotten after each session).
+  absl::flat_hash_map<uint64_t, CacheEntry> cache;
+  uint32_t cache_generation = 0xffffffffu;
+};
+
+// Heap part of a thread's recorder, owned by the registry. A thread that exits keeps it only
+// while it holds records of the current session (until they are collected).
 struct ThreadRecord {
   int64_t tid = 0;
   ThreadState* live = nullptr;  // The thread's state while it runs; nullptr after exit.
@@ -107,17 +129,14 @@ struct ThreadRecord {
   std::vector<uint64_t> exit_words;
   uint32_t generation = 0xffffffffu;
   std::atomic<uint64_t> dropped_events{0};
-  std::atomic<bool> truncated{false};  // Dropped records: open scopes at the end are drops.
-  // Name-scope stack (owner thread only).
-  char path[kMaxPathBytes] = {};
-  uint32_t path_len = 0;
-  uint32_t depth = 0;
-  uint32_t overflow = 0;
-  uint32_t saved_len[kMaxNameScopeDepth] = {};
-  uint64_t path_hash[kMaxNameScopeDepth + 1] = {};
-  // Dynamic name and op ids by hash (owner thread only).
-  absl::flat_hash_map<uint64_t, CacheEntry> cache;
+  std::atomic<bool> truncated{false};    // Dropped records: open scopes at the end are drops.
+  size_t slot = 0;                       // Index in Registry::threads.
+  std::unique_ptr<ThreadScopes> scopes;  // Live threads only.
 };
+
+// What a thread's record costs the session's budget (in 8-byte words), charged on its first
+// record in each session: the record, its registry slot and allocator overhead.
+constexpr int64_t kThreadRecordWords = (sizeof(ThreadRecord) + 64) / 8;
 
 // The thread-local part: trivially constructible and destructible, so access is a plain TLS
 // load without guard; `cur` is atomic because the collector reads it.
@@ -155,7 +174,11 @@ struct OpTensors {
 
 struct Registry {
   std::mutex mu;
-  std::deque<NameEntry> names;                               // id = index + 1.
+  std::deque<NameEntry> names;  // Static names: id = index + 1 (< kFirstDynamicId).
+  // The session's dynamic names: id = dynamic_first + index (modulo the dynamic range).
+  std::deque<NameEntry> dynamic_names;
+  uint32_t dynamic_first = kFirstDynamicId;
+  uint32_t next_dynamic = kFirstDynamicId;
   std::unordered_map<std::string, uint32_t> dynamic_ids[4];  // Per HostEventKind.
   std::vector<ThreadRecord*> threads;
   Block* free_blocks = nullptr;
@@ -170,6 +193,11 @@ struct Registry {
   ClockSample end_sample;
   std::unordered_map<uint32_t, OpTensors> tensors;  // Current session, by op id.
   int64_t names_dropped = 0;
+  // Events of the session dropped because the budget could not hold their name, and events
+  // dropped by threads that exited with no record left (their state is gone).
+  int64_t budget_dropped_events = 0;
+  int64_t exited_dropped_events = 0;
+  int64_t tensors_dropped = 0;  // Ops whose tensors did not fit the budget.
 };
 
 Registry& Reg() {
@@ -181,12 +209,51 @@ uint32_t CurrentGeneration(uint32_t state) { return state >> kStateGenerationShi
 
 // Called with the registry lock held.
 uint32_t AddNameLocked(Registry& r, NameEntry entry) {
-  if (r.names.size() >= kMaxNameId) {
+  if (r.names.size() + 1 >= kFirstDynamicId) {
     ++r.names_dropped;
     return 0;
   }
   r.names.push_back(std::move(entry));
   return static_cast<uint32_t>(r.names.size());
+}
+
+// Budget words a dynamic name takes: its copies (entry and index key) and their overhead.
+int64_t DynamicNameWords(const NameEntry& e) {
+  return static_cast<int64_t>(sizeof(NameEntry) + 2 * e.text.size() + e.op_name.size() +
+                              e.op_type.size() + 128) /
+         8;
+}
+
+// Adds a dynamic name of the current session, charged to its budget. 0 (the event is
+// dropped and counted) when no session records or the budget cannot hold it. Lock held.
+uint32_t AddDynamicNameLocked(Registry& r, NameEntry entry) {
+  const int64_t words = DynamicNameWords(entry);
+  if (!r.recording || r.budget_words < words || r.dynamic_names.size() >= kDynamicIdRange) {
+    if (r.recording) ++r.budget_dropped_events;
+    return 0;
+  }
+  r.budget_words -= words;
+  r.dynamic_names.push_back(std::move(entry));
+  uint32_t id = r.next_dynamic;
+  r.next_dynamic = id == kMaxNameId ? kFirstDynamicId : id + 1;
+  return id;
+}
+
+// The entry of `id`, or nullptr. Lock held.
+const NameEntry* FindNameLocked(const Registry& r, uint32_t id) {
+  if (id == 0) return nullptr;
+  if (id < kFirstDynamicId) return id <= r.names.size() ? &r.names[id - 1] : nullptr;
+  uint32_t offset =
+      id >= r.dynamic_first ? id - r.dynamic_first : id + kDynamicIdRange - r.dynamic_first;
+  return offset < r.dynamic_names.size() ? &r.dynamic_names[offset] : nullptr;
+}
+
+// Forgets the dynamic names (after a session is collected or dropped), giving their memory
+// back. Their ids are not handed out again before the whole dynamic range has cycled.
+void ResetDynamicNamesLocked(Registry& r) {
+  std::deque<NameEntry>().swap(r.dynamic_names);
+  for (auto& index : r.dynamic_ids) std::unordered_map<std::string, uint32_t>().swap(index);
+  r.dynamic_first = r.next_dynamic;
 }
 
 uint32_t RegisterStaticSite(StaticSite* site) {
@@ -210,7 +277,7 @@ uint32_t RegisterDynamicName(std::string_view text, HostEventKind kind) {
   NameEntry e;
   e.text = std::string(text);
   e.kind = kind;
-  uint32_t id = AddNameLocked(r, std::move(e));
+  uint32_t id = AddDynamicNameLocked(r, std::move(e));
   if (id != 0) index.emplace(std::string(text), id);
   return id;
 }
@@ -274,6 +341,23 @@ std::string ReadOsThreadName(int64_t tid) {
 
 // ---- Thread registration and exit ------------------------------------------------------------
 
+void AddThreadLocked(Registry& r, ThreadRecord* rec) {
+  rec->slot = r.threads.size();
+  r.threads.push_back(rec);
+}
+
+void RemoveThreadLocked(Registry& r, ThreadRecord* rec) {
+  ThreadRecord* last = r.threads.back();
+  r.threads[rec->slot] = last;
+  last->slot = rec->slot;
+  r.threads.pop_back();
+}
+
+// After r.threads was rebuilt.
+void ReindexThreadsLocked(Registry& r) {
+  for (size_t i = 0; i < r.threads.size(); ++i) r.threads[i]->slot = i;
+}
+
 struct ThreadExitHook {
   bool armed = false;
   ~ThreadExitHook();
@@ -304,9 +388,26 @@ ThreadExitHook::~ThreadExitHook() {
     }
   }
   rec->live = nullptr;
+  rec->scopes.reset();
   t.exited = true;
   t.limit = nullptr;
   t.cur.store(nullptr, std::memory_order_relaxed);
+  t.rec = nullptr;
+  // A thread with no record of the session being recorded or waiting for collection is
+  // forgotten now (a thread per request must not keep its state); its drops are kept.
+  const bool session_open = r.recording || r.stopped_uncollected;
+  const bool current = session_open && rec->generation == r.generation;
+  const bool has_records =
+      rec->head != nullptr || rec->current != nullptr || !rec->exit_words.empty();
+  if (current && has_records) return;
+  if (current) {
+    r.exited_dropped_events +=
+        static_cast<int64_t>(rec->dropped_events.load(std::memory_order_relaxed));
+  }
+  ReleaseChainLocked(r, rec->head);
+  if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
+  RemoveThreadLocked(r, rec);
+  delete rec;
 }
 
 // Creates the calling thread's record (no block yet). Returns false after the thread's exit
@@ -315,13 +416,14 @@ bool EnsureRegistered(ThreadState& t) {
   if (t.rec != nullptr) return !t.exited;
   if (t.exited) return false;
   auto* rec = new ThreadRecord();
+  rec->scopes = std::make_unique<ThreadScopes>();
   rec->tid = static_cast<int64_t>(syscall(SYS_gettid));
   rec->live = &t;
   std::memcpy(rec->user_name, t.user_name, sizeof(rec->user_name));
   t_exit_hook.armed = true;  // Registers the exit hook's destructor for this thread.
   Registry& r = Reg();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.threads.push_back(rec);
+  AddThreadLocked(r, rec);
   t.rec = rec;
   t.generation = 0xffffffffu;  // Forces the first record into the new-session path.
   return true;
@@ -366,6 +468,13 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
     t.dropping = false;
     t.limit = nullptr;
     t.cur.store(nullptr, std::memory_order_relaxed);
+    // The thread's state is part of the capture's memory: charged once per session.
+    if (r.budget_words < kThreadRecordWords) {
+      t.dropping = true;
+      rec->truncated.store(true, std::memory_order_relaxed);
+    } else {
+      r.budget_words -= kThreadRecordWords;
+    }
   }
   if (t.dropping) {
     if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
@@ -439,15 +548,41 @@ inline uint32_t LoadState() {
   return st;
 }
 
+// The thread's id cache for session `gen`: emptied when the session changed, since the ids
+// of an older session's dynamic names are forgotten.
+inline absl::flat_hash_map<uint64_t, CacheEntry>& CacheFor(ThreadRecord* rec, uint32_t gen) {
+  ThreadScopes& s = *rec->scopes;
+  if (TBPROF_INTERNAL_UNLIKELY(s.cache_generation != gen)) {
+    if (s.cache.capacity() > 256) {
+      absl::flat_hash_map<uint64_t, CacheEntry>().swap(s.cache);
+    } else {
+      s.cache.clear();
+    }
+    s.cache_generation = gen;
+  }
+  return s.cache;
+}
+
 // Id of a dynamic name through the thread's cache. 0 when it cannot be registered.
-uint32_t DynamicNameId(ThreadRecord* rec, std::string_view text, HostEventKind kind,
+uint32_t DynamicNameId(ThreadRecord* rec, uint32_t gen, std::string_view text, HostEventKind kind,
                        uint64_t salt) {
+  auto& cache = CacheFor(rec, gen);
   uint64_t key = Mix(HashBytes(text), salt);
-  auto it = rec->cache.find(key);
-  if (TBPROF_INTERNAL_LIKELY(it != rec->cache.end())) return it->second.id;
+  auto it = cache.find(key);
+  if (TBPROF_INTERNAL_LIKELY(it != cache.end())) return it->second.id;
   uint32_t id = RegisterDynamicName(text, kind);
-  if (id != 0) rec->cache[key].id = id;
+  if (id != 0) cache[key].id = id;
   return id;
+}
+
+// Budget words the copies of an op's tensors take.
+int64_t TensorWords(const TensorRef* refs, size_t n) {
+  int64_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bytes += sizeof(TensorInfo) + 8 * std::min(std::max(0, refs[i].rank), TensorRef::kMaxRank);
+    if (refs[i].name != nullptr) bytes += static_cast<int64_t>(std::strlen(refs[i].name));
+  }
+  return bytes / 8;
 }
 
 int32_t CopyTensors(const TensorRef* refs, size_t n, std::vector<TensorInfo>* out) {
@@ -472,10 +607,11 @@ int32_t CopyTensors(const TensorRef* refs, size_t n, std::vector<TensorInfo>* ou
 uint32_t OpSlow(ThreadRecord* rec, uint64_t key, uint32_t gen, std::string_view name,
                 std::string_view type, const TensorRef* inputs, size_t num_inputs,
                 const TensorRef* outputs, size_t num_outputs) {
-  auto it = rec->cache.find(key);
-  uint32_t id = it != rec->cache.end() ? it->second.id : 0;
+  auto& cache = CacheFor(rec, gen);
+  auto it = cache.find(key);
+  uint32_t id = it != cache.end() ? it->second.id : 0;
   if (id == 0) {
-    std::string op_name(rec->path, rec->path_len);
+    std::string op_name(rec->scopes->path, rec->scopes->path_len);
     if (!op_name.empty()) op_name.push_back('/');
     size_t at = op_name.size();
     op_name.append(name);
@@ -493,7 +629,7 @@ uint32_t OpSlow(ThreadRecord* rec, uint64_t key, uint32_t gen, std::string_view 
       e.kind = HostEventKind::kOp;
       e.op_name = std::move(op_name);
       e.op_type = std::string(type);
-      id = AddNameLocked(r, std::move(e));
+      id = AddDynamicNameLocked(r, std::move(e));
       if (id != 0) index.emplace(std::move(full), id);
     }
   }
@@ -503,12 +639,19 @@ uint32_t OpSlow(ThreadRecord* rec, uint64_t key, uint32_t gen, std::string_view 
     std::lock_guard<std::mutex> lock(r.mu);
     if (r.recording && r.generation == gen && r.options.record_tensors &&
         r.tensors.find(id) == r.tensors.end()) {
-      OpTensors& t = r.tensors[id];
-      t.truncated_shapes += CopyTensors(inputs, num_inputs, &t.inputs);
-      t.truncated_shapes += CopyTensors(outputs, num_outputs, &t.outputs);
+      const int64_t words =
+          TensorWords(inputs, num_inputs) + TensorWords(outputs, num_outputs) + 16;
+      if (r.budget_words < words) {
+        ++r.tensors_dropped;  // The op is recorded; its tensors are not.
+      } else {
+        r.budget_words -= words;
+        OpTensors& t = r.tensors[id];
+        t.truncated_shapes += CopyTensors(inputs, num_inputs, &t.inputs);
+        t.truncated_shapes += CopyTensors(outputs, num_outputs, &t.outputs);
+      }
     }
   }
-  CacheEntry& entry = rec->cache[key];
+  CacheEntry& entry = cache[key];
   entry.id = id;
   entry.generation = gen;
   return id;
@@ -544,10 +687,13 @@ uint32_t OpBegin(std::string_view name, std::string_view type, const TensorRef* 
   if (TBPROF_INTERNAL_UNLIKELY(t.rec == nullptr || t.exited) && !EnsureRegistered(t)) return 0;
   ThreadRecord* rec = t.rec;
   const uint32_t gen = CurrentGeneration(st);
-  uint64_t key = Mix(Mix(rec->path_hash[rec->depth], HashBytes(name)), HashBytes(type) ^ kSaltOp);
+  const ThreadScopes& scopes = *rec->scopes;
+  uint64_t key =
+      Mix(Mix(scopes.path_hash[scopes.depth], HashBytes(name)), HashBytes(type) ^ kSaltOp);
   uint32_t id;
-  auto it = rec->cache.find(key);
-  if (TBPROF_INTERNAL_LIKELY(it != rec->cache.end() && it->second.generation == gen)) {
+  auto& cache = CacheFor(rec, gen);
+  auto it = cache.find(key);
+  if (TBPROF_INTERNAL_LIKELY(it != cache.end() && it->second.generation == gen)) {
     id = it->second.id;
   } else {
     id = OpSlow(rec, key, gen, name, type, inputs, num_inputs, outputs, num_outputs);
@@ -563,21 +709,22 @@ uint32_t NameScopeBegin(std::string_view name) {
   ThreadState& t = t_state;
   if (TBPROF_INTERNAL_UNLIKELY(t.rec == nullptr || t.exited) && !EnsureRegistered(t)) return 0;
   ThreadRecord* rec = t.rec;
-  uint32_t d = rec->depth;
+  ThreadScopes& sc = *rec->scopes;
+  uint32_t d = sc.depth;
   size_t extra = name.size() + (d > 0 ? 1 : 0);
-  if (rec->overflow > 0 || d >= kMaxNameScopeDepth || rec->path_len + extra > kMaxPathBytes) {
-    ++rec->overflow;
+  if (sc.overflow > 0 || d >= kMaxNameScopeDepth || sc.path_len + extra > kMaxPathBytes) {
+    ++sc.overflow;
     return kOverflowDepthToken;
   }
-  rec->saved_len[d] = rec->path_len;
-  if (d > 0) rec->path[rec->path_len++] = '/';
-  std::memcpy(rec->path + rec->path_len, name.data(), name.size());
-  rec->path_len += static_cast<uint32_t>(name.size());
-  rec->path_hash[d + 1] = Mix(rec->path_hash[d], HashBytes(name));
-  rec->depth = d + 1;
+  sc.saved_len[d] = sc.path_len;
+  if (d > 0) sc.path[sc.path_len++] = '/';
+  std::memcpy(sc.path + sc.path_len, name.data(), name.size());
+  sc.path_len += static_cast<uint32_t>(name.size());
+  sc.path_hash[d + 1] = Mix(sc.path_hash[d], HashBytes(name));
+  sc.depth = d + 1;
   uint32_t id = 0;
   if ((st & kStateLevelMask) >= 2) {
-    id = DynamicNameId(rec, name, HostEventKind::kScope, kSaltScope);
+    id = DynamicNameId(rec, CurrentGeneration(st), name, HostEventKind::kScope, kSaltScope);
     if (id != 0) Emit(BeginWord(id), st);
   }
   return (id << 7) | (d + 1);
@@ -587,15 +734,16 @@ void NameScopeEnd(uint32_t token) {
   ThreadState& t = t_state;
   ThreadRecord* rec = t.rec;
   if (rec == nullptr || t.exited) return;
+  ThreadScopes& sc = *rec->scopes;
   uint32_t depth_token = token & 0x7f;
   if (depth_token == kOverflowDepthToken) {
-    if (rec->overflow > 0) --rec->overflow;
+    if (sc.overflow > 0) --sc.overflow;
     return;
   }
   uint32_t d = depth_token - 1;
-  if (d < rec->depth) {
-    rec->depth = d;
-    rec->path_len = rec->saved_len[d];
+  if (d < sc.depth) {
+    sc.depth = d;
+    sc.path_len = sc.saved_len[d];
   }
   uint32_t id = token >> 7;
   if (id != 0) {
@@ -609,7 +757,7 @@ uint32_t RecordStepBegin(int64_t step, std::string_view name) {
   if ((st & kStateLevelMask) == 0) return 0;
   ThreadState& t = t_state;
   if (TBPROF_INTERNAL_UNLIKELY(t.rec == nullptr || t.exited) && !EnsureRegistered(t)) return 0;
-  uint32_t id = DynamicNameId(t.rec, name, HostEventKind::kStep, kSaltStep);
+  uint32_t id = DynamicNameId(t.rec, CurrentGeneration(st), name, HostEventKind::kStep, kSaltStep);
   if (id == 0) return 0;
   EmitSlow(EscapeWord(kEscStepBegin, id), ReadTicks(), st, true, static_cast<uint64_t>(step));
   return id;
@@ -706,6 +854,11 @@ absl::Status StartRecording(const RecorderOptions& options) {
     }
   }
   r.threads = std::move(kept);
+  ReindexThreadsLocked(r);
+  ResetDynamicNamesLocked(r);
+  r.budget_dropped_events = 0;
+  r.exited_dropped_events = 0;
+  r.tensors_dropped = 0;
   r.options = options;
   r.budget_words = options.max_events * 2;
   // Fill the pool a little so that the program's threads rarely allocate a block themselves.
@@ -756,11 +909,21 @@ void DiscardRecording() {
   Registry& r = Reg();
   std::lock_guard<std::mutex> lock(r.mu);
   r.stopped_uncollected = false;
-  r.tensors.clear();
+  std::unordered_map<uint32_t, OpTensors>().swap(r.tensors);
+  std::vector<ThreadRecord*> kept;
   for (ThreadRecord* rec : r.threads) {
     ReleaseChainLocked(r, rec->head);
     rec->head = rec->tail = nullptr;
+    if (rec->live == nullptr) {  // Exited: nothing of it is needed any more.
+      if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
+      delete rec;
+    } else {
+      kept.push_back(rec);
+    }
   }
+  r.threads = std::move(kept);
+  ReindexThreadsLocked(r);
+  ResetDynamicNamesLocked(r);
   TrimPoolLocked(r);
 }
 
@@ -878,6 +1041,9 @@ absl::Status CollectHostTrace(Trace* trace) {
   ClockSample start, end;
   uint32_t gen;
   int64_t max_events;
+  int64_t budget_dropped = 0;
+  int64_t exited_dropped = 0;
+  int64_t tensors_dropped = 0;
   std::unordered_map<uint32_t, OpTensors> tensors;
   {
     std::lock_guard<std::mutex> lock(r.mu);
@@ -888,6 +1054,9 @@ absl::Status CollectHostTrace(Trace* trace) {
     end = r.end_sample;
     gen = r.generation;
     max_events = r.options.max_events;
+    budget_dropped = r.budget_dropped_events;
+    exited_dropped = r.exited_dropped_events;
+    tensors_dropped = r.tensors_dropped;
     tensors.swap(r.tensors);
     for (ThreadRecord* rec : r.threads) {
       if (rec->generation != gen) continue;  // Nothing recorded in this session.
@@ -948,8 +1117,8 @@ absl::Status CollectHostTrace(Trace* trace) {
   {
     std::lock_guard<std::mutex> lock(r.mu);
     for (uint32_t id : used_ids) {
-      if (id == 0 || id > r.names.size()) continue;
-      entries.emplace(id, r.names[id - 1]);
+      const NameEntry* e = FindNameLocked(r, id);
+      if (e != nullptr) entries.emplace(id, *e);
     }
     // Give the blocks back.
     for (ThreadSnapshot& s : snaps) {
@@ -967,8 +1136,23 @@ absl::Status CollectHostTrace(Trace* trace) {
       }
     }
     r.threads = std::move(kept);
+    ReindexThreadsLocked(r);
     r.stopped_uncollected = false;
+    ResetDynamicNamesLocked(r);
     TrimPoolLocked(r);
+  }
+  if (budget_dropped + exited_dropped > 0) {
+    trace->dropped_host_events += static_cast<uint64_t>(budget_dropped + exited_dropped);
+    trace->warnings.push_back(absl::StrCat(
+        budget_dropped + exited_dropped,
+        " host event(s) dropped: the capture's memory (records, thread state, names) reached "
+        "its budget of ",
+        max_events, " events x ", kBytesPerScope, " bytes (TBPROF_MAX_EVENTS)"));
+  }
+  if (tensors_dropped > 0) {
+    trace->warnings.push_back(absl::StrCat(tensors_dropped,
+                                           " op(s) recorded without their tensors: the capture's "
+                                           "memory reached its budget (TBPROF_MAX_EVENTS)"));
   }
 
   // Interning into the trace.
@@ -1083,6 +1267,7 @@ RecorderStats GetRecorderStats() {
   s.blocks_in_use = r.blocks_in_use;
   s.blocks_pooled = r.pooled_blocks;
   s.threads = static_cast<int64_t>(r.threads.size());
+  s.dynamic_names = static_cast<int64_t>(r.dynamic_names.size());
   for (ThreadRecord* rec : r.threads) {
     if (rec->generation != r.generation) continue;
     int64_t filled = 0;
@@ -1096,6 +1281,12 @@ RecorderStats GetRecorderStats() {
     s.words_written += filled;
   }
   return s;
+}
+
+void GiveBackFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace tbprof::internal

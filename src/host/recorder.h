@@ -99,8 +99,13 @@ struct RecorderStats {
   int64_t words_written = 0;  // Words in the current session's blocks (live threads:
                               // up to their published position).
   int64_t threads = 0;        // Registered thread records.
+  int64_t dynamic_names = 0;  // Dynamic names (name scopes, ops, steps) of the current session.
 };
 RecorderStats GetRecorderStats();
+
+// Returns the heap's free memory to the operating system (glibc: malloc_trim), so that the
+// memory of an exported capture is given back, not only freed. Takes milliseconds.
+void GiveBackFreedMemory();
 
 }  // namespace tbprof::internal
 

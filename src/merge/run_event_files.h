@@ -29,8 +29,10 @@ class RunEventFiles {
 
   // WriteTraceSummaries(trace, name, step, include_graph) into the event file of `run_dir` (suffix
   // ".tbprof"), opening one on the first use of `run_dir`, or again when the file it had
-  // was removed meanwhile. Errors: SummaryWriter::Create's (naming the path), then
-  // WriteTraceSummaries'. Thread-safe: exports to one run are serialized.
+  // was removed meanwhile. The records of one call are written as a group: on error none of
+  // them stays in the file (records that reached it are cut off again), so a retry writes
+  // each once. Errors: SummaryWriter::Create's (naming the path), then WriteTraceSummaries'.
+  // Thread-safe: exports to one run are serialized.
   absl::Status Write(const Trace& trace, std::string_view name, int64_t step,
                      std::string_view run_dir, bool include_graph = true);
 

@@ -1,5 +1,8 @@
 #include "src/server/capture_server.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <climits>
 #include <memory>
 #include <string>
@@ -13,8 +16,9 @@
 #include "grpcpp/grpcpp.h"
 #include "src/config/config.h"
 #include "src/export/xplane_writer.h"
-#include "src/trace/device_source.h"
+#include "src/server/peer_uid.h"
 #include "src/session/session.h"
+#include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
 #include "tensorflow/profiler/profiler_service.grpc.pb.h"
 
@@ -44,8 +48,7 @@ class CaptureServer::Impl final : public tensorflow::ProfilerService::Service {
  public:
   grpc::Status Profile(grpc::ServerContext* context, const tensorflow::ProfileRequest* request,
                        tensorflow::ProfileResponse* response) override;
-  grpc::Status Terminate(grpc::ServerContext* context,
-                         const tensorflow::TerminateRequest* request,
+  grpc::Status Terminate(grpc::ServerContext* context, const tensorflow::TerminateRequest* request,
                          tensorflow::TerminateResponse* response) override;
   grpc::Status Monitor(grpc::ServerContext* context, const tensorflow::MonitorRequest* request,
                        tensorflow::MonitorResponse* response) override {
@@ -64,8 +67,13 @@ class CaptureServer::Impl final : public tensorflow::ProfilerService::Service {
   }
 
   std::unique_ptr<grpc::Server> server;
+  std::atomic<int> port{0};  // The bound port (the requested one until bound).
+  bool allow_any_user = false;
 
  private:
+  // OK when the caller may use the server (ServesPeer), else PERMISSION_DENIED.
+  grpc::Status CheckPeer(grpc::ServerContext* context) const;
+
   // Waits until `deadline`, Terminate, shutdown or the client's cancellation. Returns false
   // when the capture must be abandoned (shutdown or cancellation); mu_ held.
   bool WaitLocked(grpc::ServerContext* context, absl::Time deadline, bool stop_on_terminate)
@@ -93,9 +101,24 @@ bool CaptureServer::Impl::WaitLocked(grpc::ServerContext* context, absl::Time de
   }
 }
 
+grpc::Status CaptureServer::Impl::CheckPeer(grpc::ServerContext* context) const {
+  if (allow_any_user) return grpc::Status::OK;
+  const std::string peer = context->peer();
+  const std::optional<uid_t> uid = PeerUid(peer, port.load());
+  if (ServesPeer(uid, geteuid(), allow_any_user)) return grpc::Status::OK;
+  return ToGrpc(
+      grpc::StatusCode::PERMISSION_DENIED,
+      absl::StrCat("this capture server serves only its owner (uid ", geteuid(),
+                   "); the call from ", peer,
+                   uid ? absl::StrCat(" (uid ", *uid, ")") : std::string(" (uid unknown)"),
+                   " is refused. The program can allow every local user with "
+                   "TBPROF_SERVER_USERS=any"));
+}
+
 grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
                                           const tensorflow::ProfileRequest* request,
                                           tensorflow::ProfileResponse* response) {
+  if (grpc::Status peer = CheckPeer(context); !peer.ok()) return peer;
   // TensorBoard sends the duration twice; ProfileOptions' copy wins, as in TensorFlow.
   const uint64_t duration_ms =
       request->opts().duration_ms() != 0 ? request->opts().duration_ms() : request->duration_ms();
@@ -106,11 +129,12 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
   }
   SessionOptions options;
   {
-    absl::StatusOr<SessionOptions> resolved = ResolveSessionOptions(TraceOptions{}, ProcessConfig());
+    absl::StatusOr<SessionOptions> resolved =
+        ResolveSessionOptions(TraceOptions{}, ProcessConfig());
     if (!resolved.ok()) {
-      return ToGrpc(grpc::StatusCode::FAILED_PRECONDITION,
-                    absl::StrCat("the TBPROF_* settings are not valid: ",
-                                 resolved.status().message()));
+      return ToGrpc(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("the TBPROF_* settings are not valid: ", resolved.status().message()));
     }
     options = *std::move(resolved);
   }
@@ -149,9 +173,15 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
   if (start_ns != 0) {
     const absl::Time start = absl::FromUnixNanos(static_cast<int64_t>(start_ns));
     absl::MutexLock lock(&mu_);
+    // Terminate before the start frees the slot at once.
     if (!WaitLocked(context, std::min(start, absl::Now() + kMaxStartDelay),
-                    /*stop_on_terminate=*/false)) {
+                    /*stop_on_terminate=*/true)) {
       return ToGrpc(grpc::StatusCode::UNAVAILABLE, "the capture was abandoned before it started");
+    }
+    if (terminate_) {
+      return ToGrpc(grpc::StatusCode::CANCELLED,
+                    absl::StrCat("the capture (session_id '", active_session_,
+                                 "') was terminated before its start time"));
     }
   }
 
@@ -171,9 +201,9 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
     if (!WaitLocked(context, absl::Now() + absl::Milliseconds(duration_ms),
                     /*stop_on_terminate=*/true)) {
       session.Discard();
-      return ToGrpc(grpc::StatusCode::UNAVAILABLE,
-                    context->IsCancelled() ? "the client cancelled the capture"
-                                           : "the capture server is shutting down");
+      return ToGrpc(grpc::StatusCode::UNAVAILABLE, context->IsCancelled()
+                                                       ? "the client cancelled the capture"
+                                                       : "the capture server is shutting down");
     }
   }
   // Collect runs the same post-collection steps as an export (FinalizeCollectedTrace).
@@ -194,23 +224,25 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
 grpc::Status CaptureServer::Impl::Terminate(grpc::ServerContext* context,
                                             const tensorflow::TerminateRequest* request,
                                             tensorflow::TerminateResponse* response) {
+  if (grpc::Status peer = CheckPeer(context); !peer.ok()) return peer;
   absl::MutexLock lock(&mu_);
   if (!active_ || request->session_id() != active_session_) {
-    return ToGrpc(grpc::StatusCode::NOT_FOUND,
-                  absl::StrCat("no capture with session_id '", request->session_id(),
-                               "' is running"));
+    return ToGrpc(grpc::StatusCode::NOT_FOUND, absl::StrCat("no capture with session_id '",
+                                                            request->session_id(), "' is running"));
   }
   terminate_ = true;
   return grpc::Status::OK;
 }
 
-absl::StatusOr<std::unique_ptr<CaptureServer>> CaptureServer::Start(int port) {
+absl::StatusOr<std::unique_ptr<CaptureServer>> CaptureServer::Start(int port, bool allow_any_user) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("capture server port ", port, " is not valid: expected 0 to 65535"));
   }
   const std::string address = absl::StrCat("127.0.0.1:", port);
   auto impl = std::make_unique<Impl>();
+  impl->allow_any_user = allow_any_user;
+  impl->port = port;
   int bound = 0;
   grpc::ServerBuilder builder;
   // Without this gRPC binds with SO_REUSEPORT and a second server would share the port.
@@ -221,10 +253,11 @@ absl::StatusOr<std::unique_ptr<CaptureServer>> CaptureServer::Start(int port) {
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || bound == 0) {
     if (impl->server != nullptr) impl->server->Shutdown();
-    return absl::UnavailableError(absl::StrCat(
-        "the capture server cannot listen on ", address,
-        ": the port is in use or not allowed; choose another port (TBPROF_PORT)"));
+    return absl::UnavailableError(
+        absl::StrCat("the capture server cannot listen on ", address,
+                     ": the port is in use or not allowed; choose another port (TBPROF_PORT)"));
   }
+  impl->port = bound;
   std::unique_ptr<CaptureServer> server(new CaptureServer());
   server->impl_ = std::move(impl);
   server->port_ = bound;

@@ -18,9 +18,12 @@ inline constexpr uint64_t kMaxCaptureDurationMs = 600000;
 
 class CaptureServer {
  public:
-  // Listens on 127.0.0.1:`port` (0: any free port). InvalidArgument for a port outside
-  // 0..65535; Unavailable naming the address when it cannot be bound.
-  static absl::StatusOr<std::unique_ptr<CaptureServer>> Start(int port);
+  // Listens on 127.0.0.1:`port` (0: any free port). Serves only clients of the process's
+  // user (and root) unless `allow_any_user` (see ServesPeer in peer_uid.h): others get
+  // PERMISSION_DENIED. InvalidArgument for a port outside 0..65535; Unavailable naming the
+  // address when it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<CaptureServer>> Start(int port,
+                                                              bool allow_any_user = false);
 
   // Shuts down (see Shutdown).
   ~CaptureServer();

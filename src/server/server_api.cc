@@ -26,6 +26,7 @@ ServerState& State() {
 
 absl::Status StartCaptureServer(const CaptureServerOptions& options) {
   int port = 0;
+  const bool any_user = options.allow_any_user.value_or(internal::ProcessConfig().server_any_user);
   if (options.port.has_value()) {
     port = *options.port;
   } else {
@@ -36,11 +37,11 @@ absl::Status StartCaptureServer(const CaptureServerOptions& options) {
   ServerState& state = State();
   std::lock_guard<std::mutex> lock(state.mu);
   if (state.server != nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the capture server is already running on 127.0.0.1:", state.server->port()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the capture server is already running on 127.0.0.1:", state.server->port()));
   }
   absl::StatusOr<std::unique_ptr<internal::CaptureServer>> server =
-      internal::CaptureServer::Start(port);
+      internal::CaptureServer::Start(port, any_user);
   if (!server.ok()) return server.status();
   state.server = *std::move(server);
   // Registered after gRPC's own globals exist, so it runs before they are destroyed.

@@ -1,6 +1,8 @@
 // The public capture calls (tbprof/trace.h) and the TBPROF_STEPS capture driven by StepScope.
 // They share one Session slot: one capture per process at a time.
 #include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -14,8 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "src/config/config.h"
 #include "src/host/recorder.h"
-#include "src/trace/device_source.h"
 #include "src/session/session.h"
+#include "src/session/signal_export.h"
+#include "src/trace/device_source.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 #include "tbprof/trace.h"
@@ -53,6 +56,7 @@ void ApiForkChild() {
   api.auto_capture = false;
   g_auto_active.store(false);
   g_exporting.store(false);
+  SetCaptureActiveForSignals(false);
   api.mu.unlock();
 }
 
@@ -73,6 +77,48 @@ std::string StepsName(const Config& c) {
   return absl::StrCat("steps_", c.steps_first, "_", c.steps_last);
 }
 
+// Runs on the signal writer thread (signal_export.h): writes the running capture, or says in
+// one line that it is dropped.
+void WriteCaptureOnSignal(int sig) {
+  const char* signame = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+  ApiState& api = Api();
+  std::unique_lock<std::mutex> lock(api.mu, std::defer_lock);
+  for (int i = 0; i < 500 && !lock.try_lock(); ++i) usleep(10000);
+  if (!lock.owns_lock()) {
+    std::fprintf(stderr,
+                 "tbprof: %s during a capture: the capture is dropped (another tbprof call held "
+                 "it for 5 s)\n",
+                 signame);
+    return;
+  }
+  if (api.session == nullptr) return;
+  const Config& config = ProcessConfig();
+  const std::string name = api.auto_capture ? StepsName(config) : std::string("interrupted");
+  const int64_t step = api.auto_capture ? config.steps_last : 0;
+  absl::StatusOr<ExportInfo> info = api.session->Export(name, step);
+  if (info.ok()) {
+    std::fprintf(stderr,
+                 "tbprof: %s during a capture: wrote what was captured, as '%s', to %s before "
+                 "the program ends (TBPROF_SIGNALS=0 turns this off)\n",
+                 signame, name.c_str(),
+                 info->session_dir.empty() ? info->logdir.c_str() : info->session_dir.c_str());
+    api.last = *info;
+  } else {
+    std::fprintf(stderr,
+                 "tbprof: %s during a capture: the capture could not be written (%s) "
+                 "and is dropped\n",
+                 signame, info.status().ToString().c_str());
+  }
+  api.session.reset();
+  SetCaptureActiveForSignals(false);
+}
+
+// A capture now runs in the API's slot. Lock held.
+void MarkCaptureRunning() {
+  if (ProcessConfig().signals) InstallCaptureSignalHandlers(&WriteCaptureOnSignal);
+  SetCaptureActiveForSignals(true);
+}
+
 // Exports the TBPROF_STEPS capture. Lock held.
 void FinishAutoCaptureLocked(ApiState& api, bool at_exit) {
   if (!api.auto_capture || api.session == nullptr) return;
@@ -82,11 +128,15 @@ void FinishAutoCaptureLocked(ApiState& api, bool at_exit) {
   SetStepsArmed(false);
   absl::StatusOr<ExportInfo> info = api.session->Export(StepsName(config), config.steps_last);
   if (!info.ok()) {
+    // Nothing else would write it: a TBPROF_STEPS capture is never held in memory.
     std::fprintf(stderr,
-                 "tbprof: writing the capture of steps %lld..%lld failed: %s; the capture is kept "
-                 "in memory: tbprof::TraceExport(name, step, {.logdir = ...}) can retry\n",
+                 "tbprof: writing the capture of steps %lld..%lld failed: %s; the capture is "
+                 "dropped\n",
                  static_cast<long long>(config.steps_first),
                  static_cast<long long>(config.steps_last), info.status().ToString().c_str());
+    api.session.reset();
+    SetCaptureActiveForSignals(false);
+    GiveBackFreedMemory();
     return;
   }
   std::fprintf(stderr, "tbprof: %scaptured steps %lld..%lld into %s\n",
@@ -95,6 +145,8 @@ void FinishAutoCaptureLocked(ApiState& api, bool at_exit) {
                static_cast<long long>(config.steps_last), info->session_dir.c_str());
   api.last = *info;
   api.session.reset();
+  SetCaptureActiveForSignals(false);
+  GiveBackFreedMemory();
 }
 
 void ExportAutoCaptureAtExit() {
@@ -116,6 +168,12 @@ void MaybeStartAutoCapture(int64_t step) {
     SetStepsArmed(false);
     return;
   }
+  if (absl::Status s = CheckExportTarget(options->logdir, options->run); !s.ok()) {
+    std::fprintf(stderr, "tbprof: the TBPROF_STEPS capture is off: %s\n",
+                 std::string(s.message()).c_str());
+    SetStepsArmed(false);
+    return;
+  }
   auto session = std::make_unique<Session>(*options, DeviceFor(options->gpu));
   if (absl::Status s = session->Start(); !s.ok()) {
     std::fprintf(stderr, "tbprof: the TBPROF_STEPS capture could not start: %s\n",
@@ -126,6 +184,7 @@ void MaybeStartAutoCapture(int64_t step) {
   api.session = std::move(session);
   api.auto_capture = true;
   g_auto_active.store(true);
+  MarkCaptureRunning();
   if (!api.atexit_registered) {
     api.atexit_registered = true;
     std::atexit(ExportAutoCaptureAtExit);
@@ -165,6 +224,10 @@ absl::Status TraceOn(const TraceOptions& options) {
   absl::StatusOr<internal::SessionOptions> resolved =
       internal::ResolveSessionOptions(options, config);
   if (!resolved.ok()) return resolved.status();
+  // Found now, not when the capture is written.
+  if (absl::Status s = internal::CheckExportTarget(resolved->logdir, resolved->run); !s.ok()) {
+    return s;
+  }
   ApiState& api = Api();
   std::lock_guard<std::mutex> lock(api.mu);
   if (options.force) api.explicit_use = true;
@@ -182,6 +245,7 @@ absl::Status TraceOn(const TraceOptions& options) {
   if (absl::Status s = session->Start(); !s.ok()) return s;
   api.session = std::move(session);
   api.auto_capture = false;
+  internal::MarkCaptureRunning();
   return absl::OkStatus();
 }
 
@@ -208,7 +272,10 @@ absl::Status TraceExport(std::string_view name, int64_t step, const ExportOption
   std::string run = export_options.run.value_or(opts.run);
   absl::StatusOr<ExportInfo> info = api.session->Export(name, step, logdir, run);
   if (!info.ok()) {
-    if (api.session->state() == internal::Session::State::kDiscarded) api.session.reset();
+    if (api.session->state() == internal::Session::State::kDiscarded) {
+      api.session.reset();
+      internal::SetCaptureActiveForSignals(false);
+    }
     return info.status();
   }
   if (api.auto_capture) {
@@ -218,6 +285,8 @@ absl::Status TraceExport(std::string_view name, int64_t step, const ExportOption
   }
   api.last = *info;
   api.session.reset();
+  internal::SetCaptureActiveForSignals(false);
+  internal::GiveBackFreedMemory();
   return absl::OkStatus();
 }
 
@@ -227,6 +296,8 @@ absl::Status TraceOff() {
   if (api.session != nullptr) {
     api.session->Discard();
     api.session.reset();
+    internal::SetCaptureActiveForSignals(false);
+    internal::GiveBackFreedMemory();
   }
   if (api.auto_capture) {
     api.auto_capture = false;

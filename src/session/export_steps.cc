@@ -1,8 +1,11 @@
 #include "src/session/export_steps.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -34,41 +37,72 @@ std::string HostFileStem(const Trace& trace) {
 }
 
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target) {
-  const std::string root = JoinPath(JoinPath(target.run_dir, "plugins"), "profile");
+  const std::string plugins = JoinPath(target.run_dir, "plugins");
+  const std::string root = JoinPath(plugins, "profile");
   if (absl::Status s = MakeDirs(root); !s.ok()) return s;
+  // The files are written into a private directory that no reader lists, which then takes its
+  // final name with one rename: a kill at any point leaves no partial session directory.
+  static std::atomic<int> sequence{0};
+  const std::string tmp =
+      JoinPath(plugins, absl::StrCat(kExportTempPrefix, getpid(), ".", sequence.fetch_add(1)));
+  if (mkdir(tmp.c_str(), 0755) != 0) return ErrnoStatus(errno, "mkdir", tmp);
   const std::string stem = HostFileStem(trace);
-  std::string dir;
-  // The ranks of a multi-process job share one session directory, which is never removed.
-  const std::string shared = SharedSessionName(target.job, target.name, target.step);
-  if (!shared.empty()) {
-    absl::StatusOr<std::string> joined = JoinSharedSessionDir(root, shared, stem);
-    if (!joined.ok()) return joined.status();
-    dir = *joined;
-  } else {
-    const std::string stamp =
-        absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone());
-    for (int n = 0;; ++n) {
-      dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n));
-      if (mkdir(dir.c_str(), 0755) == 0) break;
-      if (errno != EEXIST || n >= 10000) return ErrnoStatus(errno, "mkdir", dir);
-    }
-  }
+  const std::string json_name = stem + ".trace.json.gz";
+  const std::string xplane_name = stem + ".xplane.pb";
   auto fail = [&](absl::Status s) -> absl::Status {
-    // Leave nothing TensorBoard would list: remove what this export wrote.
-    unlink(JoinPath(dir, stem + ".trace.json.gz").c_str());
-    if (shared.empty()) rmdir(dir.c_str());
+    unlink(JoinPath(tmp, json_name).c_str());
+    unlink(JoinPath(tmp, xplane_name).c_str());
+    rmdir(tmp.c_str());
     return s;
   };
   absl::StatusOr<std::string> gz = Gzip(EncodeChromeTraceJson(trace));
   if (!gz.ok()) return fail(gz.status());
-  if (absl::Status s = WriteFileAtomically(JoinPath(dir, stem + ".trace.json.gz"), *gz, true);
+  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, json_name), *gz, true); !s.ok()) {
+    return fail(s);
+  }
+  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, xplane_name), EncodeXSpace(trace), true);
       !s.ok()) {
     return fail(s);
   }
-  if (absl::Status s =
-          WriteFileAtomically(JoinPath(dir, stem + ".xplane.pb"), EncodeXSpace(trace), true);
-      !s.ok()) {
-    return fail(s);
+  // The ranks of a multi-process job share one session directory, which is never removed: this
+  // rank's files move into it one by one, the .xplane.pb (what readers list) last.
+  const std::string shared = SharedSessionName(target.job, target.name, target.step);
+  if (!shared.empty()) {
+    absl::StatusOr<std::string> joined = JoinSharedSessionDir(root, shared, stem);
+    if (!joined.ok()) return fail(joined.status());
+    for (const std::string& name : {json_name, xplane_name}) {
+      const std::string from = JoinPath(tmp, name);
+      const std::string to = JoinPath(*joined, name);
+      if (renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0 &&
+          !((errno == EINVAL || errno == ENOSYS) && link(from.c_str(), to.c_str()) == 0 &&
+            unlink(from.c_str()) == 0)) {
+        const int err = errno;
+        if (name == xplane_name) unlink(JoinPath(*joined, json_name).c_str());
+        return fail(ErrnoStatus(err, "rename", to));
+      }
+    }
+    rmdir(tmp.c_str());
+    return *joined;
+  }
+  const std::string stamp =
+      absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone());
+  std::string dir;
+  for (int n = 0;; ++n) {
+    dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n));
+    // An existing session directory is never replaced (RENAME_NOREPLACE; where the file
+    // system lacks it, the name is reserved with mkdir and the empty directory replaced).
+    if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) == 0) break;
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS) {
+      if (mkdir(dir.c_str(), 0755) == 0) {
+        if (rename(tmp.c_str(), dir.c_str()) == 0) break;
+        err = errno;
+        rmdir(dir.c_str());
+      } else {
+        err = errno;
+      }
+    }
+    if (err != EEXIST || n >= 10000) return fail(ErrnoStatus(err, "rename", dir));
   }
   return dir;
 }

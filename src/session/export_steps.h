@@ -28,12 +28,13 @@ struct ExportTarget {
 // OpInfo and StepInfo statistics). Pure function of the trace.
 void FinalizeCollectedTrace(Trace* trace);
 
-// Stage 3: creates a new session directory <run_dir>/plugins/profile/<YYYY_MM_DD_HH_MM_SS>
-// (local time; "_1", "_2"... appended when it exists: an existing session directory is never
-// reused) and writes <host>.trace.json.gz then <host>.xplane.pb into it, each atomically. On
-// failure the new directory is removed again. Returns the session directory.
-// A rank of a multi-process job (target.job) instead joins the session directory all ranks share
-// (src/ranks/shared_session.h), which is never removed.
+// Stage 3: writes <host>.trace.json.gz and <host>.xplane.pb into a private directory
+// <run_dir>/plugins/.tbprof-tmp.<pid>.<n>, then renames it to a new session directory
+// <run_dir>/plugins/profile/<YYYY_MM_DD_HH_MM_SS> (local time; "_1", "_2"... appended when it
+// exists: an existing session directory is never reused), so a session directory appears
+// whole or not at all. On failure the private directory is removed. Returns the session
+// directory. A rank of a multi-process job (target.job) instead moves its two files into the
+// session directory all ranks share (src/ranks/shared_session.h), which is never removed.
 // Errors: those of MakeDirs / WriteFileAtomically (PermissionDenied, NotFound, ...), Internal
 // when the JSON cannot be compressed.
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target);
@@ -45,6 +46,13 @@ absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const Export
 // src/merge/trace_summaries.h). Errors: the event file's (naming the path), InvalidArgument
 // for an empty name.
 absl::Status WriteEventFile(const Trace& trace, const ExportTarget& target);
+
+// Removes what exports of processes that no longer run left in `run_dir` when they were
+// killed: .tbprof-tmp.<pid>* entries (in run_dir and run_dir/plugins), "<file>.tmp.<pid>" files
+// in its profile session directories (and such a directory when nothing else is left in it),
+// and this host's event files of those processes that hold no record after the file-version
+// record. Best effort: errors are ignored. Returns the number of entries removed.
+int RemoveExportLeftovers(const std::string& run_dir);
 
 // "<host>" as used in file names: the trace's hostname with ':' and '/' replaced by '_';
 // "<host>_rank<N>" for a rank of a multi-process job (src/ranks/rank_env.h, RankFileStem).

@@ -1,6 +1,10 @@
 #include "src/session/session.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -42,6 +46,60 @@ absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options
   return s;
 }
 
+namespace {
+
+std::string Cut(std::string_view s) {
+  constexpr size_t kMax = 64;
+  if (s.size() <= kMax) return std::string(s);
+  return absl::StrCat(AsAbsl(s.substr(0, kMax)), "... (", s.size(), " characters)");
+}
+
+}  // namespace
+
+absl::Status CheckExportTarget(std::string_view logdir, std::string_view run) {
+  constexpr size_t kNameMax = 255;
+  for (std::string_view path : {logdir, run}) {
+    size_t at = 0;
+    while (at <= path.size()) {
+      size_t end = path.find('/', at);
+      if (end == std::string_view::npos) end = path.size();
+      if (end - at > kNameMax) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path == run ? "the run name " : "the log directory ", Cut(path), " has a component of ",
+            end - at, " bytes: file names are at most ", kNameMax, " bytes"));
+      }
+      at = end + 1;
+    }
+  }
+  std::string dir = run.empty() ? std::string(logdir) : JoinPath(logdir, run);
+  std::string path = dir;
+  for (;;) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the log directory ", Cut(dir), " cannot be used: ", Cut(path),
+            " is not a directory; set TBPROF_LOGDIR (or TraceOptions.logdir) to a directory"));
+      }
+      if (access(path.c_str(), W_OK | X_OK) != 0) {
+        return absl::FailedPreconditionError(absl::StrCat("the log directory ", Cut(dir),
+                                                          " cannot be used: ", Cut(path),
+                                                          " is not writable by this user"));
+      }
+      return absl::OkStatus();
+    }
+    if (errno != ENOENT) return ErrnoStatus(errno, "stat", path);
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) {
+      path = ".";
+    } else if (slash == 0) {
+      path = "/";
+    } else {
+      path.resize(slash);
+    }
+  }
+}
+
 Session::Session(SessionOptions options, std::unique_ptr<DeviceSource> device)
     : options_(std::move(options)), device_(std::move(device)) {}
 
@@ -53,6 +111,9 @@ absl::Status Session::Start() {
   if (state_ != State::kIdle) {
     return absl::FailedPreconditionError("this capture session was already started");
   }
+  // What exports killed earlier left in this run directory goes first.
+  RemoveExportLeftovers(options_.run.empty() ? options_.logdir
+                                             : JoinPath(options_.logdir, options_.run));
   RecorderOptions rec;
   rec.host_level = options_.host_level;
   rec.max_events = options_.max_events;

@@ -46,6 +46,13 @@ struct SessionOptions {
 absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options,
                                                      const Config& config);
 
+// Checks, before a capture starts, that its export can work: every component of `logdir` and
+// `run` fits a file name (255 bytes), and <logdir>/<run> is a writable directory or can be
+// created (its nearest existing ancestor is a writable directory). InvalidArgument naming
+// the too-long component (cut to 64 characters); FailedPrecondition naming the path that is
+// not a directory or not writable.
+absl::Status CheckExportTarget(std::string_view logdir, std::string_view run);
+
 class Session {
  public:
   enum class State { kIdle, kRecording, kCollected, kExported, kDiscarded };

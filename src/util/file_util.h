@@ -9,6 +9,12 @@
 
 namespace tbprof::internal {
 
+// Prefix of what an export writes before it takes its final name (a profile session in
+// <run_dir>/plugins, an event file in <run_dir>), followed by the writer's pid: names that
+// TensorBoard and xprof do not list. Those of processes that no longer run are removed by the
+// next capture's start (RemoveExportLeftovers).
+inline constexpr char kExportTempPrefix[] = ".tbprof-tmp.";
+
 // Creates `path` and its parents (mode 0755). OK if it already exists as a directory.
 // PermissionDenied / NotFound / FailedPrecondition (exists, not a directory) / Internal, each
 // naming the path and the OS error.

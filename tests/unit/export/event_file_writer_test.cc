@@ -1,5 +1,6 @@
 #include "src/export/event_file_writer.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,6 +126,49 @@ TEST(EventFileWriterTest, FileVersionRecordIsOnDiskRightAfterCreate) {
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].file_version(), "brain.Event:2");
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  closedir(d);
+  return out;
+}
+
+TEST(EventFileWriterTest, TempPrefixHidesTheFileUntilItHoldsARecord) {
+  const std::string dir = NewTempDir();
+  EventFileWriter::Options options;
+  options.temp_prefix = ".tbprof-tmp.";
+  auto writer = EventFileWriter::Create(dir, ".tbprof", options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const std::string final_path = (*writer)->path();
+  EXPECT_FALSE((*writer)->published());
+  EXPECT_NE(access(final_path.c_str(), F_OK), 0);
+  std::vector<std::string> entries = Entries(dir);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_THAT(entries[0], ::testing::StartsWith(".tbprof-tmp."));
+  EXPECT_THAT(entries[0], ::testing::Not(HasSubstr("tfevents")));  // TensorBoard skips it.
+  tensorflow::Event event;
+  event.set_step(7);
+  ASSERT_TRUE((*writer)->Append(event.SerializeAsString()).ok());
+  ASSERT_TRUE((*writer)->Flush().ok());
+  EXPECT_TRUE((*writer)->published());
+  EXPECT_THAT(Entries(dir), ::testing::ElementsAre(final_path.substr(dir.size() + 1)));
+  auto events = ReadEventFile(final_path);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].step(), 7);
+
+  // A writer that never wrote a record leaves nothing behind.
+  auto unused = EventFileWriter::Create(dir, ".other", options);
+  ASSERT_TRUE(unused.ok());
+  ASSERT_TRUE((*unused)->Close().ok());
+  EXPECT_EQ(Entries(dir).size(), 1u);
 }
 
 TEST(EventFileWriterTest, WritersOpenedInTheSameSecondGetDistinctFiles) {

@@ -276,6 +276,73 @@ TEST_F(RecorderTest, ManyShortLivedThreadsKeepTheirEventsButNotTheirBlocks) {
   EXPECT_EQ(t.dropped_host_events, 0u);
 }
 
+TEST_F(RecorderTest, AThreadPerRequestKeepsNoStateBeyondTheBudget) {
+  constexpr int kThreads = 3000;
+  constexpr int64_t kCap = 2000;
+  Start(/*level=*/2, kCap);
+  for (int i = 0; i < kThreads; ++i) {
+    std::thread([] {
+      for (int k = 0; k < 3; ++k) {
+        TBPROF_SCOPE("request");
+      }
+    }).join();
+  }
+  // The threads that fit the budget keep their records; the others are forgotten at exit.
+  RecorderStats stats = GetRecorderStats();
+  EXPECT_LT(stats.threads, 2 * kCap * 2 * 8 / 200);
+  Trace t = Collect();
+  int64_t events = 0;
+  for (const ThreadTrack& track : t.threads) events += track.events.size();
+  EXPECT_GT(events, 0);
+  EXPECT_LE(events, kCap);
+  EXPECT_EQ(events + static_cast<int64_t>(t.dropped_host_events), 3 * kThreads);
+  EXPECT_LE(GetRecorderStats().threads, 1);  // test-main at most.
+}
+
+TEST_F(RecorderTest, ThreadsThatExitOutsideACaptureAreForgottenAtOnce) {
+  Start();
+  { TBPROF_SCOPE("main"); }
+  Trace t = Collect();
+  const int64_t before = GetRecorderStats().threads;
+  Start();
+  std::thread([] { TBPROF_SCOPE("in-capture"); }).join();
+  DiscardRecording();
+  for (int i = 0; i < 100; ++i) {
+    std::thread([] { TBPROF_SCOPE("after"); }).join();
+  }
+  EXPECT_EQ(GetRecorderStats().threads, before);
+}
+
+TEST_F(RecorderTest, UniqueNamesAreBoundedByTheBudgetAndForgottenAfterCollection) {
+  constexpr int kNames = 100000;
+  constexpr int64_t kCap = 5000;  // 80 KB.
+  Start(/*level=*/2, kCap);
+  for (int i = 0; i < kNames; ++i) {
+    tbprof::NameScope scope("req_" + std::to_string(i));
+  }
+  RecorderStats stats = GetRecorderStats();
+  EXPECT_GT(stats.dynamic_names, 0);
+  EXPECT_LT(stats.dynamic_names, kCap * kBytesPerScope / 128);
+  Trace t = Collect();
+  const ThreadTrack* track = TrackOf(t, "test-main");
+  ASSERT_NE(track, nullptr);
+  const int64_t kept = static_cast<int64_t>(track->events.size());
+  EXPECT_EQ(kept + static_cast<int64_t>(t.dropped_host_events), kNames);
+  EXPECT_EQ(NameOf(t, track->events.front()), "req_0");
+  bool warned = false;
+  for (const std::string& w : t.warnings) warned |= w.find("budget") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(GetRecorderStats().dynamic_names, 0);
+  // A later capture names its scopes afresh.
+  Start();
+  { tbprof::NameScope scope("req_1"); }
+  Trace later = Collect();
+  const ThreadTrack* again = TrackOf(later, "test-main");
+  ASSERT_NE(again, nullptr);
+  ASSERT_EQ(again->events.size(), 1u);
+  EXPECT_EQ(NameOf(later, again->events[0]), "req_1");
+}
+
 TEST_F(RecorderTest, ThreadWithoutUserNameUsesOsName) {
   Start();
   std::thread([] {

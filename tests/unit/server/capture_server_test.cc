@@ -1,8 +1,17 @@
 #include "src/server/capture_server.h"
 
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "src/host/recorder.h"
+#include "src/server/peer_uid.h"
 #include "tbprof/annotate.h"
 #include "tbprof/server.h"
 #include "tbprof/trace.h"
@@ -224,6 +234,168 @@ TEST_F(CaptureServerTest, ShutdownEndsACaptureInProgress) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_FALSE(IsRecording());
   server_->Shutdown();  // Idempotent.
+}
+
+TEST_F(CaptureServerTest, TerminateBeforeAFutureStartFreesTheSlotAtOnce) {
+  grpc::Status status;
+  std::thread t([&] {
+    tensorflow::ProfileRequest request;
+    request.set_duration_ms(100);
+    request.set_session_id("later");
+    const auto start = std::chrono::system_clock::now() + std::chrono::seconds(50);
+    request.mutable_opts()->set_start_timestamp_ns(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count()));
+    tensorflow::ProfileResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(90));
+    status = stub_->Profile(&context, request, &response);
+  });
+  // Bounded wait until the capture holds the slot (Terminate finds it).
+  grpc::Status term;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    term = Terminate("later");
+    if (term.ok()) break;
+  }
+  ASSERT_TRUE(term.ok()) << term.error_message();
+  const auto t0 = Clock::now();
+  t.join();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  tensorflow::ProfileResponse next;
+  grpc::Status again = Profile(10, &next, "next");
+  EXPECT_TRUE(again.ok()) << again.error_message();
+}
+
+TEST(PeerUidTest, LoopbackPeerPort) {
+  EXPECT_EQ(LoopbackPeerPort("ipv4:127.0.0.1:54321"), 54321);
+  EXPECT_EQ(LoopbackPeerPort("ipv6:[::1]:4000"), 4000);
+  EXPECT_EQ(LoopbackPeerPort("ipv6:%5B::1%5D:4000"), 4000);
+  EXPECT_EQ(LoopbackPeerPort("ipv6:[::ffff:127.0.0.1]:80"), 80);
+  EXPECT_EQ(LoopbackPeerPort("ipv4:10.0.0.2:54321"), std::nullopt);
+  EXPECT_EQ(LoopbackPeerPort("unix:/tmp/s"), std::nullopt);
+  EXPECT_EQ(LoopbackPeerPort("ipv4:127.0.0.1:99999"), std::nullopt);
+  EXPECT_EQ(LoopbackPeerPort("ipv4:127.0.0.1:"), std::nullopt);
+  EXPECT_EQ(LoopbackPeerPort(""), std::nullopt);
+}
+
+TEST(PeerUidTest, FindSocketUidMatchesTheClientsSocket) {
+  const std::string text =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+      "timeout inode\n"
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000 "
+      "       0 111 1 0000000000000000 100 0 0 10 0\n"
+      "   1: 0100007F:D431 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1001 "
+      "       0 222 1 0000000000000000 20 4 30 10 -1\n"
+      "   2: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000  1000 "
+      "       0 333 1 0000000000000000 20 4 30 10 -1\n";
+  // Client port 0xD431 = 54321 to server port 0x1F90 = 8080: the client's socket is uid 1001.
+  EXPECT_EQ(FindSocketUid(text, 54321, 8080), 1001u);
+  EXPECT_EQ(FindSocketUid(text, 8080, 54321), 1000u);  // The server's own accepted socket.
+  EXPECT_EQ(FindSocketUid(text, 54322, 8080), std::nullopt);
+  EXPECT_EQ(FindSocketUid("", 1, 2), std::nullopt);
+  EXPECT_EQ(FindSocketUid("header\n   1: garbage\n", 1, 2), std::nullopt);
+}
+
+TEST(PeerUidTest, ServesOnlyTheOwnerAndRootUnlessAnyUserIsAllowed) {
+  EXPECT_TRUE(ServesPeer(1000u, 1000, false));
+  EXPECT_TRUE(ServesPeer(0u, 1000, false));
+  EXPECT_FALSE(ServesPeer(1001u, 1000, false));
+  EXPECT_FALSE(ServesPeer(std::nullopt, 1000, false));
+  EXPECT_TRUE(ServesPeer(1001u, 1000, true));
+  EXPECT_TRUE(ServesPeer(std::nullopt, 1000, true));
+}
+
+TEST(PeerUidTest, RealLoopbackConnectionIsThisProcesssUser) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int server_port = ntohs(addr.sin_port);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  sockaddr_in local{};
+  len = sizeof(local);
+  ASSERT_EQ(getsockname(client, reinterpret_cast<sockaddr*>(&local), &len), 0);
+  const std::string peer = "ipv4:127.0.0.1:" + std::to_string(ntohs(local.sin_port));
+  EXPECT_EQ(PeerUid(peer, server_port), geteuid());
+  EXPECT_EQ(PeerUid(peer, server_port + 1 > 65535 ? 1 : server_port + 1), std::nullopt);
+  close(client);
+  close(listener);
+}
+
+// Run in a child as another user by CallsFromAnotherUser...: calls the server on
+// TBPROF_TEST_PEER_PORT and checks the codes it gets.
+TEST(PeerClient, CallsTheServer) {
+  const char* port = std::getenv("TBPROF_TEST_PEER_PORT");
+  const char* expect = std::getenv("TBPROF_TEST_PEER_EXPECT");
+  if (port == nullptr || expect == nullptr) GTEST_SKIP() << "run by CallsFromAnotherUser tests";
+  auto channel =
+      grpc::CreateChannel(std::string("127.0.0.1:") + port, grpc::InsecureChannelCredentials());
+  auto stub = tensorflow::ProfilerService::NewStub(channel);
+  tensorflow::ProfileRequest request;
+  request.set_duration_ms(10);
+  request.set_session_id("intruder");
+  tensorflow::ProfileResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status profile = stub->Profile(&context, request, &response);
+  tensorflow::TerminateRequest term_request;
+  term_request.set_session_id("someone");
+  tensorflow::TerminateResponse term_response;
+  grpc::ClientContext term_context;
+  term_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status term = stub->Terminate(&term_context, term_request, &term_response);
+  if (std::string(expect) == "denied") {
+    EXPECT_EQ(profile.error_code(), grpc::StatusCode::PERMISSION_DENIED) << profile.error_message();
+    EXPECT_THAT(profile.error_message(), HasSubstr("TBPROF_SERVER_USERS=any"));
+    EXPECT_EQ(term.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  } else {
+    EXPECT_TRUE(profile.ok()) << profile.error_message();
+    EXPECT_EQ(term.error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+// Runs PeerClient.CallsTheServer in this test binary as uid/gid 65534; returns its exit status.
+int RunClientAsNobody(int port, const char* expect) {
+  std::string exe(4096, '\0');
+  ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+  if (n <= 0) return -1;
+  exe.resize(static_cast<size_t>(n));
+  std::string filter = "--gtest_filter=PeerClient.CallsTheServer";
+  std::string port_env = "TBPROF_TEST_PEER_PORT=" + std::to_string(port);
+  std::string expect_env = std::string("TBPROF_TEST_PEER_EXPECT=") + expect;
+  char* argv[] = {exe.data(), filter.data(), nullptr};
+  char* envp[] = {port_env.data(), expect_env.data(), nullptr};
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(90);
+    execve(exe.c_str(), argv, envp);
+    _exit(91);
+  }
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(CaptureServerUsersTest, CallsFromAnotherUserAreRefusedUnlessAnyUserIsAllowed) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user";
+  {
+    absl::StatusOr<std::unique_ptr<CaptureServer>> server = CaptureServer::Start(0);
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_EQ(RunClientAsNobody((*server)->port(), "denied"), 0);
+    EXPECT_EQ((*server)->captures_served(), 0);
+  }
+  absl::StatusOr<std::unique_ptr<CaptureServer>> open =
+      CaptureServer::Start(0, /*allow_any_user=*/true);
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(RunClientAsNobody((*open)->port(), "served"), 0);
+  EXPECT_EQ((*open)->captures_served(), 1);
 }
 
 TEST(CaptureServerStartTest, InvalidPortIsRejected) {

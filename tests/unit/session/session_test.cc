@@ -1,12 +1,18 @@
 #include "src/session/session.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,8 +20,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/config/config.h"
-#include "src/host/recorder.h"
 #include "src/export/event_file_reader.h"
+#include "src/host/recorder.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
@@ -201,6 +207,169 @@ TEST(SessionTest, FailedEventFileStageIsRetriedWithoutASecondProfileSession) {
   EXPECT_THAT(PluginsOf(EventsIn(logdir)), ::testing::Contains("graph_run_metadata"));
 }
 
+// Counts of each plugin name in `events`.
+std::map<std::string, int> PluginCounts(const std::vector<tensorflow::Event>& events) {
+  std::map<std::string, int> counts;
+  for (const std::string& p : PluginsOf(events)) ++counts[p];
+  return counts;
+}
+
+// A file-size limit stands in for a full disk: writes beyond it fail (EFBIG) part-way.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_;
+  sighandler_t old_handler_;
+};
+
+TEST(SessionTest, RetryAfterAFullDiskWritesEachEventRecordOnce) {
+  std::string logdir = TestDir("full_disk_retry");
+  SessionOptions options = Options(logdir, GpuMode::kOff);
+  options.profiler = false;  // Only the event file: the limit hits it part-way.
+  Session session(options, nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  constexpr int kSteps = 40;
+  for (int i = 0; i < kSteps; ++i) {
+    tbprof::StepScope step(i);
+    TBPROF_OP("MatMul", "MatMul", {}, {});
+  }
+  {
+    FileSizeLimit limit(600);
+    absl::StatusOr<ExportInfo> bad = session.Export("model", 0);
+    ASSERT_FALSE(bad.ok());
+  }
+  absl::StatusOr<ExportInfo> good = session.Export("model", 0);
+  ASSERT_TRUE(good.ok()) << good.status();
+  std::vector<tensorflow::Event> events = EventsIn(logdir);
+  std::map<std::string, int> counts = PluginCounts(events);
+  EXPECT_EQ(counts["graph_run_metadata"], 1);
+  EXPECT_EQ(counts["text"], 1);
+  EXPECT_EQ(counts["scalars"], kSteps);
+  // The file-version record, then exactly one export's records.
+  EXPECT_EQ(events.size(), 1u + 1u + 1u + kSteps);
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// What TensorBoard and xprof would list under `logdir` must be whole: every profile session
+// directory holds its two files and nothing else, every event file holds a record after the
+// file-version record. Returns the first violation, or "".
+std::string CheckReaderView(const std::string& logdir) {
+  for (const std::string& session : List(JoinPath(logdir, "plugins/profile"))) {
+    std::vector<std::string> files = List(JoinPath(logdir, "plugins/profile/" + session));
+    if (files.size() != 2 || files[0].find(".trace.json.gz") == std::string::npos ||
+        files[1].find(".xplane.pb") == std::string::npos) {
+      return "session directory " + session + " holds " + std::to_string(files.size()) +
+             " entries, first: " + (files.empty() ? std::string("none") : files[0]);
+    }
+  }
+  for (const std::string& f : List(logdir)) {
+    if (f.find("tfevents") == std::string::npos) continue;
+    std::string bytes;
+    if (!ReadFile(JoinPath(logdir, f), &bytes).ok()) return "cannot read " + f;
+    if (bytes.size() < 16) return "empty event file " + f;
+    uint64_t length = 0;
+    for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[i]);
+    if (bytes.size() <= length + 16) return "event file without a record: " + f;
+  }
+  return "";
+}
+
+TEST(SessionTest, KilledExportsLeaveNothingAReaderListsAndTheNextStartCleansUp) {
+  std::string logdir = TestDir("killed_exports");
+  unsigned seed = 15;
+  int temps_seen = 0;
+  for (int round = 0; round < 40; ++round) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (int i = 0;; ++i) {
+        Session session(Options(logdir, GpuMode::kOff), nullptr);
+        if (!session.Start().ok()) _exit(2);
+        for (int k = 0; k < 200; ++k) {
+          tbprof::StepScope step(k);
+          TBPROF_OP("MatMul", "MatMul", {}, {});
+        }
+        (void)session.Export("model", i);
+      }
+    }
+    usleep(static_cast<useconds_t>(rand_r(&seed) % 40000));
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "round " << round << ": child exited " << status;
+    std::string problem = CheckReaderView(logdir);
+    ASSERT_EQ(problem, "") << "after kill " << round;
+    for (const std::string& dir : {logdir, JoinPath(logdir, "plugins")}) {
+      for (const std::string& f : List(dir)) temps_seen += StartsWith(f, ".tbprof-tmp.") ? 1 : 0;
+    }
+  }
+  // The next capture's start removes the leftovers of the killed processes.
+  Session session(Options(logdir, GpuMode::kOff), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  session.Discard();
+  for (const std::string& dir : {logdir, JoinPath(logdir, "plugins")}) {
+    for (const std::string& f : List(dir)) EXPECT_FALSE(StartsWith(f, ".tbprof-tmp.")) << f;
+  }
+  EXPECT_GE(List(JoinPath(logdir, "plugins/profile")).size(), 1u);
+  std::printf("temporary entries left by kills (then removed): %d\n", temps_seen);
+}
+
+TEST(SessionTest, LeftoversOfOlderVersionsAreRemovedForDeadProcessesOnly) {
+  std::string logdir = TestDir("old_leftovers");
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  const std::string d = std::to_string(dead);
+  const std::string root = JoinPath(logdir, "plugins/profile");
+  ASSERT_TRUE(MakeDirs(JoinPath(root, "2026_01_01_00_00_00")).ok());
+  ASSERT_TRUE(MakeDirs(JoinPath(root, "2026_01_01_00_00_01")).ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(JoinPath(root, "2026_01_01_00_00_00/h.xplane.pb.tmp." + d), "x").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(
+          JoinPath(root, "2026_01_01_00_00_01/h.xplane.pb.tmp." + std::to_string(getpid())), "x")
+          .ok());
+  const std::string empty_events =
+      JoinPath(logdir, "events.out.tfevents.1700000000." + Hostname() + "." + d + ".tbprof");
+  ASSERT_TRUE(WriteFileAtomically(empty_events, "").ok());
+  Session session(Options(logdir, GpuMode::kOff), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  session.Discard();
+  EXPECT_FALSE(Exists(JoinPath(root, "2026_01_01_00_00_00")));
+  EXPECT_FALSE(Exists(empty_events));
+  EXPECT_TRUE(Exists(JoinPath(root, "2026_01_01_00_00_01")));  // A live process's: kept.
+}
+
+TEST(SessionTest, ExportTargetsThatCannotWorkAreFoundBeforeTheCapture) {
+  std::string logdir = TestDir("check_target");
+  EXPECT_TRUE(CheckExportTarget(logdir, "").ok());
+  EXPECT_TRUE(CheckExportTarget(JoinPath(logdir, "new/deeper"), "train/eval").ok());
+  absl::Status long_run = CheckExportTarget(logdir, std::string(300, 'r'));
+  EXPECT_EQ(long_run.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(long_run.message()), HasSubstr("300 bytes"));
+  EXPECT_LT(long_run.message().size(), 300u);  // The value is cut, not echoed whole.
+  absl::Status dev_null = CheckExportTarget("/dev/null", "");
+  EXPECT_EQ(dev_null.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(dev_null.message()), HasSubstr("/dev/null is not a directory"));
+  EXPECT_EQ(CheckExportTarget("/dev/null/sub", "run").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
   std::string logdir = TestDir("no_graph");
   SessionOptions options = Options(logdir, GpuMode::kOff);
@@ -358,11 +527,17 @@ TEST_F(TraceApiTest, FailedExportKeepsTraceUntilRetriedWithAnotherLogdir) {
   std::string logdir = TestDir("api_retry");
   std::string blocker = JoinPath(logdir, "file");
   ASSERT_TRUE(WriteFileAtomically(blocker, "x").ok());
-  ASSERT_TRUE(TraceOn(Forced(JoinPath(blocker, "sub"))).ok());
+  // A log directory that cannot work is refused at TraceOn, naming the path.
+  absl::Status refused = TraceOn(Forced(JoinPath(blocker, "sub")));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr(blocker));
+  // One that breaks after TraceOn fails the export instead.
+  ASSERT_TRUE(TraceOn(Forced(JoinPath(logdir, "later_a_file"))).ok());
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(logdir, "later_a_file"), "x").ok());
   { TBPROF_SCOPE("precious"); }
   absl::Status bad = TraceExport("m", 0);
   EXPECT_FALSE(bad.ok());
-  EXPECT_THAT(std::string(bad.message()), HasSubstr(blocker));  // Names the path.
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("later_a_file"));  // Names the path.
   // While the trace waits, a new capture is refused.
   EXPECT_EQ(TraceOn(Forced(logdir)).code(), absl::StatusCode::kFailedPrecondition);
   ExportOptions retry;
@@ -371,6 +546,104 @@ TEST_F(TraceApiTest, FailedExportKeepsTraceUntilRetriedWithAnotherLogdir) {
   ASSERT_TRUE(LastExportInfo().has_value());
   EXPECT_EQ(LastExportInfo()->host_events, 1);
   EXPECT_THAT(LastExportInfo()->session_dir, HasSubstr(logdir + "/ok/plugins/profile/"));
+}
+
+TEST_F(TraceApiTest, TraceOnRefusesARunNameTooLongForTheFileSystem) {
+  std::string logdir = TestDir("api_long_run");
+  TraceOptions options = Forced(logdir);
+  options.run = std::string(300, 'x');
+  absl::Status s = TraceOn(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(IsRecording());
+}
+
+TEST_F(TraceApiTest, StepsCaptureIntoDevNullIsTurnedOffWithOneLine) {
+  Config c;
+  c.enabled = true;
+  c.gpu = GpuMode::kOff;
+  c.logdir = "/dev/null";
+  c.has_steps = true;
+  c.steps_first = 1;
+  c.steps_last = 2;
+  SetProcessConfig(c);
+  ApplyProcessConfig();
+  std::optional<ExportInfo> before = LastExportInfo();
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 4; ++i) {
+    tbprof::StepScope step(i);
+    EXPECT_FALSE(IsRecording());
+  }
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("TBPROF_STEPS capture is off"));
+  EXPECT_THAT(err, HasSubstr("/dev/null"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(LastExportInfo().has_value(), before.has_value());
+}
+
+// Runs signal_child with `env`, sends `sig` once it records; returns its wait status and
+// stderr.
+int RunSignalChild(const std::string& logdir, int sig, const std::vector<std::string>& env,
+                   std::string* err) {
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  const std::string err_path = logdir + ".stderr";
+  std::vector<std::string> args = {TBPROF_SIGNAL_CHILD, logdir};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env;
+  std::vector<char*> envp;
+  for (std::string& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(out[1], 1);
+    int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    close(out[0]);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string got;
+  char buf[64];
+  while (got.find("ready") == std::string::npos) {
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  kill(child, sig);
+  int status = 0;
+  waitpid(child, &status, 0);
+  (void)ReadFile(err_path, err);
+  return status;
+}
+
+TEST(SignalTest, SigintDuringACaptureWritesItAndEndsTheProgramWithTheSignal) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    std::string logdir = TestDir(std::string("signal_") + std::to_string(sig));
+    std::string err;
+    int status = RunSignalChild(logdir, sig, {}, &err);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status << ": " << err;
+    EXPECT_EQ(WTERMSIG(status), sig);
+    EXPECT_THAT(err, HasSubstr(sig == SIGINT ? "SIGINT during a capture: wrote"
+                                             : "SIGTERM during a capture: wrote"));
+    std::vector<std::string> sessions = List(JoinPath(logdir, "plugins/profile"));
+    ASSERT_EQ(sessions.size(), 1u) << err;
+    EXPECT_EQ(List(JoinPath(logdir, "plugins/profile/" + sessions[0])).size(), 2u);
+    EXPECT_THAT(PluginsOf(EventsIn(logdir)), ::testing::Contains("text"));
+  }
+}
+
+TEST(SignalTest, TbprofSignalsZeroLeavesTheSignalAlone) {
+  std::string logdir = TestDir("signal_off");
+  std::string err;
+  int status = RunSignalChild(logdir, SIGINT, {"TBPROF_SIGNALS=0"}, &err);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  EXPECT_FALSE(Exists(JoinPath(logdir, "plugins")));
+  EXPECT_EQ(err, "");
 }
 
 TEST_F(TraceApiTest, ConcurrentExportsOneWinsNoCrash) {
