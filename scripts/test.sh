@@ -40,3 +40,15 @@ if [[ "${TBPROF_SKIP_SANITIZERS:-0}" != 1 ]]; then
     ctest --output-on-failure -j"$(nproc)" -R '^(RecorderTest|EventFileWriterTest|SessionTest|TraceApiTest|SignalTest)\.' \
     -E '(ForkDuringACapture|KilledExports)' --timeout 600)
 fi
+
+# A bounded fuzzing run (about 24 s: 6 s per reader) when clang with libFuzzer is present;
+# scripts/fuzz.sh SECONDS runs it longer by hand.
+if [[ "${TBPROF_SKIP_FUZZ:-0}" != 1 ]]; then
+  fuzz_status=0
+  "$root/scripts/fuzz.sh" "${TBPROF_FUZZ_SECONDS:-6}" || fuzz_status=$?
+  if [[ $fuzz_status == 77 ]]; then
+    echo "tbprof: fuzzing skipped (no clang with libFuzzer)" >&2
+  elif [[ $fuzz_status != 0 ]]; then
+    exit "$fuzz_status"
+  fi
+fi

@@ -380,7 +380,7 @@ class Cli {
         xplanes = session->xplane_files;
       }
       for (const std::string& file : contents->event_files) {
-        absl::StatusOr<EventFileContents> events = ReadEventFileContents(file);
+        absl::StatusOr<EventFileSummary> events = SummarizeEventFileAt(file);
         if (!events.ok()) {
           EventFileSummary failed;
           failed.path = file;
@@ -388,7 +388,7 @@ class Cli {
           report.event_files.push_back(std::move(failed));
           continue;
         }
-        report.event_files.push_back(SummarizeEventFile(*events));
+        report.event_files.push_back(std::move(*events));
       }
     }
     for (const std::string& file : xplanes) {

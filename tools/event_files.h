@@ -25,6 +25,10 @@ absl::StatusOr<EventFileContents> ReadEventFileContents(const std::string& path)
 // Counts records by kind and lists graph run-metadata tags.
 EventFileSummary SummarizeEventFile(const EventFileContents& contents);
 
+// The same summary read record by record: memory stays at one record whatever the file's size.
+// Fails only when the file cannot be opened (as ReadEventFileContents).
+absl::StatusOr<EventFileSummary> SummarizeEventFileAt(const std::string& path);
+
 }  // namespace tbprof::cli
 
 #endif  // TBPROF_TOOLS_EVENT_FILES_H_

@@ -1,12 +1,12 @@
 #include "tools/graph_source.h"
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tools/xspace_util.h"
 
 namespace tbprof::cli {
 namespace {
@@ -181,13 +181,12 @@ absl::StatusOr<Graph> GraphFromGraphDef(const tensorflow::GraphDef& graph_def) {
 std::map<std::string, NodeTiming> TimingsFromStepStats(
     const tensorflow::StepStats& step_stats, const Graph& graph,
     const std::map<std::string, int64_t>& executions_by_node) {
-  static const auto* device_re = new std::regex("/device:([^:]+):[0-9]+$");
   std::map<std::string, NodeTiming> timings;
   std::map<std::string, int64_t> entries;
   for (const auto& dev : step_stats.dev_stats()) {
-    std::smatch match;
-    if (!std::regex_search(dev.device(), match, *device_re)) continue;
-    const bool gpu = match[1].str() == "GPU";
+    const std::optional<std::string_view> type = StepStatsDeviceType(dev.device());
+    if (!type) continue;
+    const bool gpu = *type == "GPU";
     for (const auto& ns : dev.node_stats()) {
       if (graph.Find(ns.node_name()) == nullptr) continue;
       const double ms = ns.all_end_rel_nanos() > 0

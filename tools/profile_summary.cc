@@ -44,7 +44,8 @@ std::vector<TimedEvent> NestLine(const XLine& line) {
     while (!stack.empty() && events[stack.back()].end_ps <= events[i].start_ps) stack.pop_back();
     while (!stack.empty() && events[stack.back()].end_ps < events[i].end_ps) stack.pop_back();
     if (!stack.empty()) {
-      events[stack.back()].child_ps += events[i].end_ps - events[i].start_ps;
+      int64_t& child_ps = events[stack.back()].child_ps;
+      child_ps = SaturatingAdd(child_ps, events[i].end_ps - events[i].start_ps);
     }
     stack.push_back(i);
   }
@@ -121,8 +122,9 @@ class Summarizer {
         if (!op_name.empty()) {
           OpSummary& op = Op(op_name);
           ++op.count;
-          op.host_total_ps += duration;
-          op.host_self_ps += std::max<int64_t>(0, duration - timed.child_ps);
+          op.host_total_ps = SaturatingAdd(op.host_total_ps, duration);
+          op.host_self_ps =
+              SaturatingAdd(op.host_self_ps, std::max<int64_t>(0, duration - timed.child_ps));
         }
         if (index.FindStat(event, "_r") != nullptr) {
           StepSummary step;
@@ -154,7 +156,7 @@ class Summarizer {
         }
         if (!op_name.empty()) {
           OpSummary& op = Op(op_name);
-          op.device_ps += duration;
+          op.device_ps = SaturatingAdd(op.device_ps, duration);
           ++op.device_events;
         }
         const XStat* details = index.FindStat(event, "kernel_details");
@@ -178,7 +180,7 @@ class Summarizer {
         if (op_name.empty()) ++kernels_without_tf_op_;
         ++kernel_events_;
         ++kernel.count;
-        kernel.total_ps += duration;
+        kernel.total_ps = SaturatingAdd(kernel.total_ps, duration);
         kernel.min_ps = std::min(kernel.min_ps, duration);
         kernel.max_ps = std::max(kernel.max_ps, duration);
       }
@@ -192,19 +194,27 @@ class Summarizer {
     if (start == nullptr || stop == nullptr) return;
     std::optional<int64_t> a = PlaneIndex::StatInt(*start);
     std::optional<int64_t> b = PlaneIndex::StatInt(*stop);
-    if (a && b && *b >= *a) task_duration_ps_ = (*b - *a) * 1000;
+    int64_t ns = 0, ps = 0;
+    if (!a || !b || *b < *a) return;
+    if (__builtin_sub_overflow(*b, *a, &ns) || __builtin_mul_overflow(ns, int64_t{1000}, &ps)) {
+      ps = std::numeric_limits<int64_t>::max();
+    }
+    task_duration_ps_ = ps;
   }
 
   void Finish(bool has_host_plane) {
-    summary_.duration_ps = task_duration_ps_ > 0 ? task_duration_ps_
-                           : max_ps_ > min_ps_   ? max_ps_ - min_ps_
-                                                 : 0;
+    int64_t extent = 0;
+    if (max_ps_ > min_ps_ && __builtin_sub_overflow(max_ps_, min_ps_, &extent)) {
+      extent = std::numeric_limits<int64_t>::max();
+    }
+    summary_.duration_ps = task_duration_ps_ > 0 ? task_duration_ps_ : extent;
     for (auto& [name, op] : ops_) {
       if (op.count == 0) op.count = op.device_events;
       summary_.ops.push_back(std::move(op));
     }
     std::sort(summary_.ops.begin(), summary_.ops.end(), [](const OpSummary& a, const OpSummary& b) {
-      const int64_t ta = a.host_self_ps + a.device_ps, tb = b.host_self_ps + b.device_ps;
+      const int64_t ta = SaturatingAdd(a.host_self_ps, a.device_ps);
+      const int64_t tb = SaturatingAdd(b.host_self_ps, b.device_ps);
       if (ta != tb) return ta > tb;
       return a.name < b.name;
     });

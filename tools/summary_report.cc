@@ -76,14 +76,16 @@ void ProfileText(const ProfileSummary& p, int top, std::string* out) {
     absl::StrAppend(out,
                     "  (no framework ops: no \"scope/name:Type\" events and no tf_op stats)\n");
   } else {
-    int64_t total = 0;
-    for (const OpSummary& op : p.ops) total += op.host_self_ps + op.device_ps;
+    double total = 0;  // In double: sums of int64 times can overflow.
+    for (const OpSummary& op : p.ops) {
+      total += static_cast<double>(op.host_self_ps) + static_cast<double>(op.device_ps);
+    }
     Table table(
         {"#", "Op", "Type", "Count", "Host total us", "Host self us", "Device us", "Self %"},
         {true, false, false, true, true, true, true, true});
     for (size_t i = 0; i < nops; ++i) {
       const OpSummary& op = p.ops[i];
-      const int64_t self = op.host_self_ps + op.device_ps;
+      const double self = static_cast<double>(op.host_self_ps) + static_cast<double>(op.device_ps);
       table.Add({std::to_string(i + 1), op.name, op.type, std::to_string(op.count),
                  Us(op.host_total_ps), Us(op.host_self_ps), Us(op.device_ps),
                  total > 0 ? absl::StrFormat("%.1f", 100.0 * self / total) : "0.0"});
@@ -134,7 +136,10 @@ void ProfileText(const ProfileSummary& p, int top, std::string* out) {
 
 std::string FormatSummaryText(const SummaryReport& report, int top) {
   std::string out;
-  if (report.session.empty()) {
+  if (report.session.empty() && !report.profiles.empty()) {
+    // One .xplane.pb file given directly: it is not looked up as a session.
+    absl::StrAppend(&out, "Profile file ", report.profiles[0].file, "\n");
+  } else if (report.session.empty()) {
     absl::StrAppend(&out, "No profile session under ", report.logdir,
                     " (expected <run>/plugins/profile/<session>/<host>.xplane.pb)\n");
   } else {

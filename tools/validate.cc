@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -422,11 +421,6 @@ class XSpaceValidator {
 
 // --- Event files ----------------------------------------------------------------------------
 
-const std::regex& DeviceRegex() {
-  static const auto* re = new std::regex("/device:([^:]+:[0-9]+)$");
-  return *re;
-}
-
 class EventsValidator {
  public:
   EventsValidator(const std::string& file, Violations* out) : file_(file), out_(out) {}
@@ -582,7 +576,7 @@ class EventsValidator {
     }
     for (const auto& dev : rm.step_stats().dev_stats()) {
       const std::string w = absl::StrCat(where, " device ", Q(dev.device()));
-      if (!std::regex_search(dev.device(), DeviceRegex())) {
+      if (!StepStatsDeviceType(dev.device())) {
         Add(w, "event.step-stats-device",
             "device must end in \"/device:<TYPE>:<N>\" or its stats are dropped");
       }
@@ -673,11 +667,28 @@ void ValidateEvents(const std::vector<tensorflow::Event>& events, const std::str
   EventsValidator(file, out).Run(events);
 }
 
+namespace {
+
+// events.out.tfevents.<10 digits>.<a character other than '.'><anything but a line break>.
+bool IsEventFileName(std::string_view name) {
+  constexpr std::string_view kPrefix = "events.out.tfevents.";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return false;
+  name.remove_prefix(kPrefix.size());
+  if (name.size() < 12) return false;
+  for (size_t i = 0; i < 10; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return name[10] == '.' && name[11] != '.' &&
+         name.substr(12).find_first_of("\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
 void ValidateEventFileName(const std::string& path, Violations* out) {
-  static const auto* re = new std::regex(R"(^events\.out\.tfevents\.[0-9]{10}\.[^.].*$)");
   size_t slash = path.find_last_of('/');
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (!std::regex_match(name, *re)) {
+  const std::string_view name =
+      std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);
+  if (!IsEventFileName(name)) {
     out->Add(path, "", "event.file-name",
              "event files are named events.out.tfevents.<10-digit seconds>.<host>[suffix]");
   }

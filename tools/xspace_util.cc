@@ -224,4 +224,19 @@ std::optional<int64_t> GpuOrdinal(std::string_view plane_name) {
   return std::atoll(std::string(digits).c_str());
 }
 
+std::optional<std::string_view> StepStatsDeviceType(std::string_view device) {
+  constexpr std::string_view kPrefix = "/device:";
+  size_t digits = device.size();
+  while (digits > 0 && device[digits - 1] >= '0' && device[digits - 1] <= '9') --digits;
+  if (digits == device.size() || digits == 0 || device[digits - 1] != ':') return std::nullopt;
+  const size_t type_end = digits - 1;
+  const size_t colon = device.rfind(':', type_end == 0 ? 0 : type_end - 1);
+  if (colon == std::string_view::npos || colon + 1 >= type_end) return std::nullopt;
+  if (colon + 1 < kPrefix.size() ||
+      device.substr(colon + 1 - kPrefix.size(), kPrefix.size()) != kPrefix) {
+    return std::nullopt;
+  }
+  return device.substr(colon + 1, type_end - colon - 1);
+}
+
 }  // namespace tbprof::cli

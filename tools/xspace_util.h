@@ -92,6 +92,11 @@ int64_t EventStartPs(const tensorflow::profiler::XLine& line,
 // "/device:GPU:3" -> 3; nullopt for anything else.
 std::optional<int64_t> GpuOrdinal(std::string_view plane_name);
 
+// The <TYPE> of a step-stats device name that ends in "/device:<TYPE>:<N>" (TYPE without ':',
+// N decimal digits), e.g. "/job:localhost/replica:0/task:0/device:GPU:0" -> "GPU"; nullopt
+// when the name does not end that way. One backward scan: linear in the name, no recursion.
+std::optional<std::string_view> StepStatsDeviceType(std::string_view device);
+
 }  // namespace tbprof::cli
 
 #endif  // TBPROF_TOOLS_XSPACE_UTIL_H_

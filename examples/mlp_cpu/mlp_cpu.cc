@@ -9,6 +9,8 @@
 // Flags: --logdir DIR (same as TBPROF_LOGDIR=DIR), --steps N (default 10), --batch B
 // (default 64). Prints the forward loop's wall time as "loop_ms: <ms>" (used by the overhead
 // benchmark in bench/host).
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -179,6 +181,37 @@ bool ParsePositive(const char* text, int64_t* out) {
   return true;
 }
 
+// TBPROF as the library reads it: 1, true, on or yes (any case, surrounding blanks) trace.
+bool TbprofOn(const char* value) {
+  if (value == nullptr) return false;
+  std::string v;
+  for (const char* c = value; *c != '\0'; ++c) {
+    if (*c == ' ' || *c == '\t') continue;
+    v += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+  }
+  return v == "1" || v == "true" || v == "on" || v == "yes";
+}
+
+// TBPROF_STEPS as the library reads it: "A:B" or "A", integers 0 <= A <= B.
+bool ParseSteps(const char* value, int64_t* first, int64_t* last) {
+  char* end = nullptr;
+  errno = 0;
+  const long long a = std::strtoll(value, &end, 10);
+  long long b = a;
+  if (end == value || errno != 0) return false;
+  while (*end == ' ' || *end == '\t') ++end;
+  if (*end == ':') {
+    const char* start = end + 1;
+    b = std::strtoll(start, &end, 10);
+    if (end == start || errno != 0) return false;
+    while (*end == ' ' || *end == '\t') ++end;
+  }
+  if (*end != '\0' || a < 0 || a > b) return false;
+  *first = a;
+  *last = b;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,7 +243,7 @@ int main(int argc, char** argv) {
   // --logdir is TBPROF_LOGDIR; set before the first tbprof call reads the environment.
   if (!logdir.empty()) setenv("TBPROF_LOGDIR", logdir.c_str(), 1);
   const char* tbprof_env = std::getenv("TBPROF");
-  const bool tracing = tbprof_env != nullptr && std::strcmp(tbprof_env, "1") == 0;
+  const bool tracing = TbprofOn(tbprof_env);
   const char* steps_env = std::getenv("TBPROF_STEPS");
   if (!tracing) {
     std::printf("tracing is off. To profile steps 2..4:\n  TBPROF=1 TBPROF_STEPS=2:4 %s%s%s\n",
@@ -305,10 +338,20 @@ int main(int argc, char** argv) {
     }
     std::printf("\nview it with:\n  tensorboard --logdir %s\n", info->logdir.c_str());
   } else if (tracing && steps_env != nullptr) {
-    std::printf(
-        "no capture exported yet: TBPROF_STEPS=%s ends after the last step (%lld); it "
-        "is written when the program exits\n",
-        steps_env, static_cast<long long>(steps - 1));
+    int64_t first = 0, last = 0;
+    if (!ParseSteps(steps_env, &first, &last)) {
+      std::printf("nothing captured: TBPROF_STEPS=%s is not valid (see the tbprof message)\n",
+                  steps_env);
+    } else if (first > steps - 1) {
+      std::printf("nothing captured: TBPROF_STEPS=%s starts after the last step (%lld)\n",
+                  steps_env, static_cast<long long>(steps - 1));
+    } else {
+      std::printf(
+          "no capture exported yet: TBPROF_STEPS=%s ends after the last step (%lld); steps "
+          "%lld..%lld are written when the program exits\n",
+          steps_env, static_cast<long long>(steps - 1), static_cast<long long>(first),
+          static_cast<long long>(steps - 1));
+    }
   }
   return 0;
 }

@@ -16,8 +16,29 @@
 namespace tbprof::internal {
 namespace {
 
+// A value as a message shows it: its first kShownBytes bytes, with the size when it is longer,
+// and bytes outside printable ASCII (line breaks included) as \xNN, so that any value gives
+// one short line.
+std::string ShownValue(std::string_view value) {
+  constexpr size_t kShownBytes = 64;
+  std::string out;
+  for (size_t i = 0; i < value.size() && i < kShownBytes; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (value.size() > kShownBytes) absl::StrAppend(&out, "... (", value.size(), " bytes)");
+  return out;
+}
+
 std::string Bad(std::string_view var, std::string_view value, std::string_view accepted) {
-  return absl::StrCat(AsAbsl(var), "='", AsAbsl(value), "' is not valid: ", AsAbsl(accepted));
+  return absl::StrCat(AsAbsl(var), "='", ShownValue(value), "' is not valid: ", AsAbsl(accepted));
 }
 
 bool ParseInt(std::string_view text, int64_t* out) {

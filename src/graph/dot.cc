@@ -152,7 +152,7 @@ class DotWriter {
                          TitleAttr(), "];"));
     Line(1, "node [shape=plaintext, margin=0, fontname=\"Helvetica\", fontsize=10];");
     Line(1, "edge [color=\"#4d4d4d\", arrowsize=0.7];");
-    WriteScope(0, 1);
+    WriteScopes();
     WriteMissing();
     WriteEdges();
     Line(0, "}");
@@ -178,20 +178,29 @@ class DotWriter {
     return absl::StrCat(", labelloc=t, label=<", title, ">");
   }
 
+  // Scopes deeper than kMaxClusterDepth are not drawn as clusters: their nodes go into the
+  // deepest drawn cluster, labelled with the rest of their name. This bounds the nesting (which
+  // Graphviz cannot lay out anyway), the memory and the output for names of any depth.
+  static constexpr int kMaxClusterDepth = 64;
+
   void BuildScopes() {
     scopes_.push_back(Scope{});
     const std::vector<Node>& nodes = graph_.nodes();
+    shown_from_.assign(nodes.size(), 0);
     for (size_t i = 0; i < nodes.size(); ++i) {
       size_t scope = 0;
       if (options_.cluster_scopes) {
         std::string_view path = internal::ScopeOf(nodes[i].name);
         size_t start = 0;
-        while (start < path.size()) {
+        int depth = 0;
+        while (start < path.size() && depth < kMaxClusterDepth) {
           size_t slash = path.find('/', start);
           if (slash == std::string_view::npos) slash = path.size();
           scope = Child(scope, path.substr(start, slash - start), path.substr(0, slash));
           start = slash + 1;
+          ++depth;
         }
+        shown_from_[i] = std::min(start, nodes[i].name.size());
       }
       scopes_[scope].items.push_back(static_cast<int64_t>(i));
     }
@@ -211,12 +220,26 @@ class DotWriter {
     return index;
   }
 
-  void WriteScope(size_t index, int indent) {
-    // Copy: WriteScope recurses and scopes_ does not change, but keep the loop independent.
-    const std::vector<int64_t> items = scopes_[index].items;
-    for (int64_t item : items) {
+  // Writes the scope tree depth first with an explicit stack (no recursion: the depth comes
+  // from the file).
+  void WriteScopes() {
+    struct Frame {
+      size_t scope;
+      size_t next_item = 0;
+    };
+    std::vector<Frame> stack = {{0}};
+    while (!stack.empty()) {
+      Frame& frame = stack.back();
+      const int indent = static_cast<int>(stack.size());
+      const std::vector<int64_t>& items = scopes_[frame.scope].items;
+      if (frame.next_item == items.size()) {
+        stack.pop_back();
+        if (!stack.empty()) Line(indent - 1, "}");
+        continue;
+      }
+      const int64_t item = items[frame.next_item++];
       if (item >= 0) {
-        WriteNode(graph_.nodes()[static_cast<size_t>(item)], indent);
+        WriteNode(static_cast<size_t>(item), indent);
         continue;
       }
       const size_t child = static_cast<size_t>(-item - 1);
@@ -227,8 +250,7 @@ class DotWriter {
                                     "; style=\"rounded,filled\"; fillcolor=\"",
                                     kFills[std::min(s.depth - 1, 3)],
                                     "\"; color=\"#8796b8\"; fontname=\"Helvetica\"; fontsize=10;"));
-      WriteScope(child, indent + 1);
-      Line(indent, "}");
+      stack.push_back({child});  // `frame` is not used after this.
     }
   }
 
@@ -246,7 +268,8 @@ class DotWriter {
     return shapes;
   }
 
-  void WriteNode(const Node& node, int indent) {
+  void WriteNode(size_t index, int indent) {
+    const Node& node = graph_.nodes()[index];
     const auto timing_it = options_.timings.find(node.name);
     const NodeTiming* timing = timing_it == options_.timings.end() ? nullptr : &timing_it->second;
     double heat = 0;
@@ -256,8 +279,7 @@ class DotWriter {
     const char* dim = heat > 0.55 ? "#ffffff" : "#555555";
     const std::string font_open = absl::StrCat("<FONT COLOR=\"", ink, "\">");
 
-    const std::string shown =
-        options_.cluster_scopes ? std::string(internal::LeafOf(node.name)) : node.name;
+    const std::string shown = node.name.substr(shown_from_[index]);
     std::string rows =
         absl::StrCat("<TR><TD COLSPAN=\"2\">", font_open, "<B>", Html(shown), "</B></FONT>");
     if (options_.show_types) {
@@ -340,6 +362,7 @@ class DotWriter {
   const DotOptions& options_;
   double max_share_ = 0;
   std::vector<Scope> scopes_;
+  std::vector<size_t> shown_from_;  // Per node: where the name shown in its box starts.
   std::vector<std::string> missing_;
   std::string out_;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -13,7 +14,37 @@
 
 namespace tbprof::internal {
 
+namespace {
+
+// At most the first 64 bytes of `s`, with its size when it is longer.
+std::string Cut(std::string_view s) {
+  constexpr size_t kShown = 64;
+  if (s.size() <= kShown) return std::string(s);
+  return absl::StrCat(AsAbsl(s.substr(0, kShown)), "... (", s.size(), " bytes)");
+}
+
+// ENAMETOOLONG: which part of `path` is too long, and the limit it passes.
+std::string NameTooLong(std::string_view op, std::string_view path) {
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    const std::string_view component = path.substr(start, slash - start);
+    if (component.size() > NAME_MAX) {
+      return absl::StrCat(AsAbsl(op), " ", Cut(path), ": the name \"", Cut(component), "\" is ",
+                          component.size(), " bytes, over the file system's limit of ", NAME_MAX,
+                          " bytes for one file or directory name");
+    }
+    start = slash + 1;
+  }
+  return absl::StrCat(AsAbsl(op), " ", Cut(path), ": the path is ", path.size(),
+                      " bytes, over the system's limit of ", PATH_MAX, " bytes for a path");
+}
+
+}  // namespace
+
 absl::Status ErrnoStatus(int err, std::string_view op, std::string_view path) {
+  if (err == ENAMETOOLONG) return absl::InvalidArgumentError(NameTooLong(op, path));
   std::string message = absl::StrCat(AsAbsl(op), " ", AsAbsl(path), ": ", std::strerror(err));
   switch (err) {
     case EACCES:

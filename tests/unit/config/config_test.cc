@@ -133,6 +133,23 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.var) + "_" + std::to_string(info.index);
     });
 
+// A 100 KB value was echoed whole, and a line break in a value split the one-line report.
+TEST(ConfigTest, LongOrBinaryBadValuesAreCutToOneShortLine) {
+  const std::string huge = "x" + std::string(100 * 1024 - 1, 'y');
+  std::vector<std::string> lines;
+  LoadConfig(Env({{"TBPROF", "1"}, {"TBPROF_GPU", huge}}),
+             [&](std::string_view line) { lines.emplace_back(line); });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 200u) << lines[0];
+  EXPECT_THAT(lines[0], HasSubstr("TBPROF_GPU='x" + std::string(63, 'y') + "... (102400 bytes)'"));
+
+  lines.clear();
+  LoadConfig(Env({{"TBPROF", "1"}, {"TBPROF_RUN", "/a\nb\x01\\"}}),
+             [&](std::string_view line) { lines.emplace_back(line); });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("TBPROF_RUN='/a\\x0ab\\x01\\x5c'"));
+}
+
 TEST(ConfigTest, SeveralBadValuesGiveOneLineEach) {
   std::vector<std::string> lines;
   Config c = LoadConfig(Env({{"TBPROF", "1"}, {"TBPROF_GPU", "x"}, {"TBPROF_HOST_LEVEL", "9"}}),

@@ -222,6 +222,24 @@ TEST(EventFileReaderTest, OpenErrorsNameThePath) {
   EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// "File name too long" was an Internal error that named neither the long part nor the limit.
+TEST(EventFileReaderTest, NameTooLongIsInvalidArgumentNamingThePartAndTheLimit) {
+  const std::string long_name(300, 'n');
+  const std::string path = TempPath(long_name + "/events");
+  for (absl::Status s :
+       {EventFileReader::Open(path).status(), MakeDirs(path), WriteFileAtomically(path, "x")}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(s.message(), HasSubstr(std::string(64, 'n') + "... (300 bytes)\" is 300 bytes"));
+    EXPECT_THAT(s.message(), HasSubstr("limit of 255 bytes"));
+    EXPECT_LT(s.message().size(), 400u) << s;
+  }
+  std::string deep = TempPath("");
+  while (deep.size() < 5000) deep += std::string(200, 'd') + "/";
+  absl::Status s = MakeDirs(deep);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("limit of 4096 bytes for a path"));
+}
+
 TEST(EventFileReaderTest, EmptyFileHasNoEvents) {
   const std::string path = TempPath("empty");
   WriteBytes(path, "");

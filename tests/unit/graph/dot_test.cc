@@ -427,5 +427,35 @@ TEST(DotTest, BadOutputPathsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Scopes of any depth: clusters nest down to 64 levels, the deeper rest of the scope stays in
+// the node's label, and the drawing grows linearly with the depth.
+TEST(DotTest, ScopesDeeperThan64LevelsStayInTheDeepestCluster) {
+  auto drawing = [](int levels) {
+    std::string name;
+    for (int i = 0; i < levels; ++i) name += "s" + std::to_string(i) + "/";
+    Graph g;
+    Node n;
+    n.name = name + "Relu";
+    n.op = "Relu";
+    EXPECT_TRUE(g.AddNode(std::move(n)).ok());
+    return ToDot(g, DotOptions{});
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const std::string at_limit = drawing(64);
+  EXPECT_EQ(count(at_limit, "subgraph "), 64u);
+  EXPECT_THAT(at_limit, HasSubstr("<B>Relu</B>"));
+  const std::string deeper = drawing(70);
+  EXPECT_EQ(count(deeper, "subgraph "), 64u);
+  EXPECT_THAT(deeper, HasSubstr("<B>s64/s65/s66/s67/s68/s69/Relu</B>"));
+  EXPECT_EQ(count(deeper, "{"), count(deeper, "}"));
+  EXPECT_LT(drawing(20000).size(), 3 * drawing(10000).size());  // Quadratic gives 4x.
+}
+
 }  // namespace
 }  // namespace tbprof
