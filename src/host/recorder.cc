@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "src/config/config.h"
+#include "src/host/block_pool.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 
@@ -75,10 +76,7 @@ constexpr uint64_t kSaltOp = 0x0b5a17ull;
 
 // ---- Blocks and thread records -----------------------------------------------------------------
 
-struct Block {
-  Block* next = nullptr;
-  uint64_t words[kBlockWords];
-};
+static_assert(kBlockWords == kPoolBlockWords, "blocks come from the BlockPool");
 
 constexpr int kMaxNameScopeDepth = 64;
 constexpr size_t kMaxPathBytes = 1024;
@@ -158,8 +156,6 @@ struct Registry {
   std::deque<NameEntry> names;                               // id = index + 1.
   std::unordered_map<std::string, uint32_t> dynamic_ids[4];  // Per HostEventKind.
   std::vector<ThreadRecord*> threads;
-  Block* free_blocks = nullptr;
-  int64_t pooled_blocks = 0;
   int64_t blocks_in_use = 0;
   int64_t budget_words = 0;  // Words the current session may still take.
   uint32_t generation = 0;
@@ -175,6 +171,12 @@ struct Registry {
 Registry& Reg() {
   static Registry* r = new Registry();  // Never destroyed: threads may record during exit.
   return *r;
+}
+
+// Free blocks, pre-faulted off the recording threads (block_pool.h). Never destroyed.
+BlockPool& Pool() {
+  static BlockPool* p = new BlockPool();
+  return *p;
 }
 
 uint32_t CurrentGeneration(uint32_t state) { return state >> kStateGenerationShift; }
@@ -222,24 +224,16 @@ uint32_t RegisterDynamicName(std::string_view text, HostEventKind kind) {
 Block* AcquireBlockLocked(Registry& r, int64_t* words) {
   int64_t reserve = std::min<int64_t>(kBlockWords, r.budget_words);
   if (reserve < 8) return nullptr;
+  Block* b = Pool().Take();
+  if (b == nullptr) return nullptr;
   r.budget_words -= reserve;
-  Block* b = r.free_blocks;
-  if (b != nullptr) {
-    r.free_blocks = b->next;
-    --r.pooled_blocks;
-  } else {
-    b = new Block;
-  }
-  b->next = nullptr;
   ++r.blocks_in_use;
   *words = reserve;
   return b;
 }
 
 void ReleaseBlockLocked(Registry& r, Block* b) {
-  b->next = r.free_blocks;
-  r.free_blocks = b;
-  ++r.pooled_blocks;
+  Pool().Give(b);
   --r.blocks_in_use;
 }
 
@@ -251,18 +245,10 @@ void ReleaseChainLocked(Registry& r, Block* head) {
   }
 }
 
-// Blocks put in the pool when a capture starts (1 MiB).
-constexpr int64_t kPrefillBlocks = 16;
-
 // Keeps the pool from holding on to a big capture's memory forever.
 void TrimPoolLocked(Registry& r) {
   constexpr int64_t kKeepBlocks = 64;  // 4 MiB.
-  while (r.pooled_blocks > kKeepBlocks) {
-    Block* b = r.free_blocks;
-    r.free_blocks = b->next;
-    --r.pooled_blocks;
-    delete b;
-  }
+  Pool().Trim(kKeepBlocks);
 }
 
 std::string ReadOsThreadName(int64_t tid) {
@@ -629,10 +615,17 @@ void EnsureInitialized() {
 
 namespace {
 
-void ForkPrepare() { Reg().mu.lock(); }
-void ForkParent() { Reg().mu.unlock(); }
+void ForkPrepare() {
+  Reg().mu.lock();
+  Pool().PrepareFork();
+}
+void ForkParent() {
+  Pool().AfterForkParent();
+  Reg().mu.unlock();
+}
 // Only the forking thread exists in the child; it holds the lock (taken in ForkPrepare).
 void ForkChild() {
+  Pool().AfterForkChild();
   Registry& r = Reg();
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_relaxed);
@@ -708,14 +701,9 @@ absl::Status StartRecording(const RecorderOptions& options) {
   r.threads = std::move(kept);
   r.options = options;
   r.budget_words = options.max_events * 2;
-  // Fill the pool a little so that the program's threads rarely allocate a block themselves.
-  const int64_t prefill = std::min<int64_t>(kPrefillBlocks, r.budget_words / kBlockWords + 1);
-  while (r.pooled_blocks < prefill) {
-    auto* b = new Block;
-    b->next = r.free_blocks;
-    r.free_blocks = b;
-    ++r.pooled_blocks;
-  }
+  // Fault a few MiB in now and keep pre-faulted blocks ahead of the recording threads, so
+  // that a first capture costs what a warm one does (block_pool.h).
+  Pool().SetAhead(kInitialAheadBlocks, r.budget_words / kBlockWords + 1, /*prefill=*/true);
   r.tensors.clear();
   r.generation = (r.generation + 1) & 0xffffffu;
   if (r.generation == 0) r.generation = 1;
@@ -736,6 +724,7 @@ void StopRecording() {
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_release);
   r.end_sample = SampleClocks();
   r.recording = false;
+  Pool().SetAhead(0, 0, /*prefill=*/false);
   r.stopped_uncollected = true;
 }
 
@@ -1081,7 +1070,7 @@ RecorderStats GetRecorderStats() {
   std::lock_guard<std::mutex> lock(r.mu);
   RecorderStats s;
   s.blocks_in_use = r.blocks_in_use;
-  s.blocks_pooled = r.pooled_blocks;
+  s.blocks_pooled = Pool().Stats().pooled;
   s.threads = static_cast<int64_t>(r.threads.size());
   for (ThreadRecord* rec : r.threads) {
     if (rec->generation != r.generation) continue;
