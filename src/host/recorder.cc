@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -104,6 +105,10 @@ struct ThreadRecord {
   // goes back to the pool (short-lived threads would otherwise hold 64 KiB each).
   std::vector<uint64_t> exit_words;
   uint32_t generation = 0xffffffffu;
+  // Ring mode: ticks of the first record of `current` (blocks in the chain carry theirs in
+  // their leading absolute-time record) and of the last record before the thread exited.
+  uint64_t current_first_ticks = 0;
+  uint64_t exit_ticks = 0;
   std::atomic<uint64_t> dropped_events{0};
   std::atomic<bool> truncated{false};  // Dropped records: open scopes at the end are drops.
   // Name-scope stack (owner thread only).
@@ -161,6 +166,12 @@ struct Registry {
   uint32_t generation = 0;
   bool recording = false;
   bool stopped_uncollected = false;
+  // Ring (flight recorder) mode: blocks are recycled instead of the capture ending at its cap.
+  bool ring = false;
+  uint64_t ring_window_ticks = 0;  // Blocks whose records are all older are recycled.
+  int64_t ring_window_ns = 0;
+  int64_t ring_reserve_words = 0;  // Extra words threads may take while a snapshot reads.
+  int snapshots = 0;               // Snapshots reading detached chains (ring mode).
   RecorderOptions options;
   ClockSample start_sample;
   ClockSample end_sample;
@@ -245,6 +256,95 @@ void ReleaseChainLocked(Registry& r, Block* head) {
   }
 }
 
+// ---- Ring mode (flight recorder) ---------------------------------------------------------
+
+// Ticks of the first record of the block that follows `b` in `rec`'s ring (its newest record
+// is older than that).
+uint64_t NextFirstTicks(const ThreadRecord* rec, const Block* b) {
+  if (b->next != nullptr) return b->next->words[1];  // Every block starts with an AbsTime.
+  return rec->current != nullptr ? rec->current_first_ticks : rec->exit_ticks;
+}
+
+// Unlinks and returns `rec`'s oldest filled block. Lock held.
+Block* PopOldestLocked(ThreadRecord* rec) {
+  Block* h = rec->head;
+  rec->head = h->next;
+  if (rec->head == nullptr) rec->tail = nullptr;
+  h->next = nullptr;
+  return h;
+}
+
+// Ring mode: a block for `rec`, whose current block is full. Recycles the thread's own oldest
+// block when all its records left the window or the budget is spent; otherwise takes one from
+// the pool within the budget (plus the reserve while a snapshot holds detached chains).
+// nullptr when none can be had: the record is dropped. Lock held.
+Block* RingAcquireBlockLocked(Registry& r, ThreadRecord* rec, uint64_t now, int64_t* words) {
+  *words = kBlockWords;
+  if (Block* h = rec->head; h != nullptr) {
+    const uint64_t newer = NextFirstTicks(rec, h);
+    const bool outside_window =
+        r.ring_window_ticks > 0 && now > newer && now - newer > r.ring_window_ticks;
+    if (outside_window || r.budget_words < kBlockWords) return PopOldestLocked(rec);
+  }
+  const int64_t floor = r.snapshots > 0 ? kBlockWords - r.ring_reserve_words : kBlockWords;
+  if (r.budget_words < floor) return nullptr;
+  Block* b = Pool().Take();
+  if (b == nullptr) return nullptr;
+  r.budget_words -= kBlockWords;
+  ++r.blocks_in_use;
+  return b;
+}
+
+// Ring mode: gives back blocks beyond the budget (globally oldest first) and blocks whose
+// records all left the window. Lock held; no snapshot may hold detached chains when
+// `window` is true for exited threads (their records are deleted).
+void RingTrimLocked(Registry& r, uint64_t now) {
+  while (r.budget_words < 0) {
+    ThreadRecord* oldest = nullptr;
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->head == nullptr) continue;
+      if (oldest == nullptr || rec->head->words[1] < oldest->head->words[1]) oldest = rec;
+    }
+    if (oldest == nullptr) break;
+    ReleaseBlockLocked(r, PopOldestLocked(oldest));
+    r.budget_words += kBlockWords;
+  }
+  if (r.ring_window_ticks == 0) return;
+  std::vector<ThreadRecord*> kept;
+  for (ThreadRecord* rec : r.threads) {
+    while (rec->head != nullptr) {
+      const uint64_t newer = NextFirstTicks(rec, rec->head);
+      if (!(now > newer && now - newer > r.ring_window_ticks)) break;
+      ReleaseBlockLocked(r, PopOldestLocked(rec));
+      r.budget_words += kBlockWords;
+    }
+    const bool gone = rec->live == nullptr && rec->generation == r.generation && r.snapshots == 0 &&
+                      now > rec->exit_ticks && now - rec->exit_ticks > r.ring_window_ticks;
+    if (gone) {
+      if (rec->current != nullptr) {
+        ReleaseBlockLocked(r, rec->current);
+        r.budget_words += kBlockWords;
+      }
+      delete rec;
+    } else {
+      kept.push_back(rec);
+    }
+  }
+  r.threads = std::move(kept);
+}
+
+// The window in ticks, from the slope measured since the session started. Lock held.
+void UpdateRingWindowTicksLocked(Registry& r) {
+  if (r.ring_window_ns <= 0) {
+    r.ring_window_ticks = 0;
+    return;
+  }
+  const ClockKind kind = g_clock_kind.load();
+  TickMap map = FitTickMap(r.start_sample, SampleClocks(), FirstClockSample(), kind);
+  const double ticks = static_cast<double>(r.ring_window_ns) / std::max(map.ns_per_tick, 1e-6);
+  r.ring_window_ticks = static_cast<uint64_t>(ticks);
+}
+
 // Keeps the pool from holding on to a big capture's memory forever.
 void TrimPoolLocked(Registry& r) {
   constexpr int64_t kKeepBlocks = 64;  // 4 MiB.
@@ -279,12 +379,15 @@ ThreadExitHook::~ThreadExitHook() {
   rec->current_end = pos;
   if (rec->current != nullptr && pos != nullptr) {
     // Give the unused part of the block's reservation back to the session's budget.
-    if (r.recording && rec->generation == r.generation && t.limit > pos) {
+    const bool ring = r.recording && r.ring && rec->generation == r.generation;
+    if (r.recording && rec->generation == r.generation && t.limit > pos && !ring) {
       r.budget_words += t.limit - pos;
     }
+    rec->exit_ticks = t.last;
     if (pos - rec->current->words < kBlockWords / 4) {
       rec->exit_words.assign(rec->current->words, pos);
       ReleaseBlockLocked(r, rec->current);
+      if (ring) r.budget_words += kBlockWords;
       rec->current = nullptr;
       rec->current_end = nullptr;
     }
@@ -364,10 +467,12 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
     std::lock_guard<std::mutex> lock(r.mu);
     if (!r.recording || r.generation != gen) return;
     int64_t words = 0;
-    Block* b = AcquireBlockLocked(r, &words);
+    Block* b = r.ring ? RingAcquireBlockLocked(r, rec, now, &words) : AcquireBlockLocked(r, &words);
     if (b == nullptr) {
-      t.dropping = true;
-      rec->truncated.store(true, std::memory_order_relaxed);
+      if (!r.ring) {  // A ring drops only until a block can be recycled again.
+        t.dropping = true;
+        rec->truncated.store(true, std::memory_order_relaxed);
+      }
       if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -385,6 +490,7 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
       rec->tail = rec->current;
     }
     rec->current = b;
+    rec->current_first_ticks = now;
     p = b->words;
     t.limit = b->words + words;
     fresh = true;
@@ -701,14 +807,22 @@ absl::Status StartRecording(const RecorderOptions& options) {
   r.threads = std::move(kept);
   r.options = options;
   r.budget_words = options.max_events * 2;
+  r.ring = options.ring;
+  r.ring_window_ns = options.ring ? options.ring_window_ns : 0;
+  r.ring_reserve_words = r.budget_words / 4;
+  r.snapshots = 0;
   // Fault a few MiB in now and keep pre-faulted blocks ahead of the recording threads, so
-  // that a first capture costs what a warm one does (block_pool.h).
-  Pool().SetAhead(kInitialAheadBlocks, r.budget_words / kBlockWords + 1, /*prefill=*/true);
+  // that a first capture costs what a warm one does (block_pool.h). A ring recycles its
+  // blocks once full: a few blocks ahead are enough there.
+  const int64_t budget_blocks = r.budget_words / kBlockWords + 1;
+  const int64_t ahead_cap = options.ring ? budget_blocks / 8 + 1 : budget_blocks;
+  Pool().SetAhead(std::min(kInitialAheadBlocks, ahead_cap), ahead_cap, /*prefill=*/true);
   r.tensors.clear();
   r.generation = (r.generation + 1) & 0xffffffu;
   if (r.generation == 0) r.generation = 1;
   r.recording = true;
   r.start_sample = SampleClocks();
+  UpdateRingWindowTicksLocked(r);
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   st &= (kStateStepsArmed);
   st |= (r.generation << kStateGenerationShift) | static_cast<uint32_t>(options.host_level);
@@ -764,6 +878,7 @@ struct Chunk {
 
 struct ThreadSnapshot {
   ThreadRecord* rec = nullptr;
+  std::vector<uint64_t> copy;  // Ring mode: the current block's records, copied.
   int64_t tid = 0;
   std::string name;
   std::vector<Chunk> chunks;
@@ -858,61 +973,25 @@ void Decode(const std::vector<Chunk>& chunks, bool truncated, uint64_t stop_tick
   }
 }
 
-}  // namespace
-
-absl::Status CollectHostTrace(Trace* trace) {
-  StopRecording();
-  Registry& r = Reg();
+// What a collection or a snapshot took under the lock, for BuildHostTrace.
+struct Gathered {
   std::vector<ThreadSnapshot> snaps;
-  ClockSample start, end;
-  uint32_t gen;
-  int64_t max_events;
+  ClockSample start;
+  ClockSample end;
+  int64_t max_events = 0;
+  bool ring = false;
   std::unordered_map<uint32_t, OpTensors> tensors;
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    if (!r.stopped_uncollected) {
-      return absl::FailedPreconditionError("no recorded capture to collect");
-    }
-    start = r.start_sample;
-    end = r.end_sample;
-    gen = r.generation;
-    max_events = r.options.max_events;
-    tensors.swap(r.tensors);
-    for (ThreadRecord* rec : r.threads) {
-      if (rec->generation != gen) continue;  // Nothing recorded in this session.
-      ThreadSnapshot s;
-      s.rec = rec;
-      s.tid = rec->tid;
-      s.exited = rec->live == nullptr;
-      if (rec->user_name[0] != '\0') {
-        s.name = rec->user_name;
-      } else if (s.exited) {
-        s.name = rec->exit_name;
-      }
-      for (Block* b = rec->head; b != nullptr; b = b->next) {
-        s.chunks.push_back({b->words, b->words + kBlockWords});
-      }
-      s.owned = rec->head;
-      rec->head = rec->tail = nullptr;
-      if (rec->current != nullptr) {
-        const uint64_t* pos =
-            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
-        if (pos != nullptr) s.chunks.push_back({rec->current->words, pos});
-        if (s.exited) {
-          s.owned_current = rec->current;
-          rec->current = nullptr;
-        }
-      } else if (s.exited && !rec->exit_words.empty()) {
-        // Stays valid until the record is deleted, after decoding.
-        s.chunks.push_back(
-            {rec->exit_words.data(), rec->exit_words.data() + rec->exit_words.size()});
-      }
-      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
-      s.truncated = rec->truncated.load(std::memory_order_relaxed);
-      snaps.push_back(std::move(s));
-    }
-  }
+};
 
+// Decodes what a gather took, calls `release` under the registry lock once the blocks have been
+// read, and fills `trace`.
+void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, Trace* trace) {
+  Registry& r = Reg();
+  std::vector<ThreadSnapshot>& snaps = g.snaps;
+  const ClockSample& start = g.start;
+  const ClockSample& end = g.end;
+  const int64_t max_events = g.max_events;
+  std::unordered_map<uint32_t, OpTensors>& tensors = g.tensors;
   const ClockKind kind = g_clock_kind.load();
   TickMap map = FitTickMap(start, end, FirstClockSample(), kind);
   trace->start_ns = start.monotonic_ns;
@@ -940,24 +1019,7 @@ absl::Status CollectHostTrace(Trace* trace) {
       if (id == 0 || id > r.names.size()) continue;
       entries.emplace(id, r.names[id - 1]);
     }
-    // Give the blocks back.
-    for (ThreadSnapshot& s : snaps) {
-      ReleaseChainLocked(r, s.owned);
-      if (s.owned_current != nullptr) ReleaseBlockLocked(r, s.owned_current);
-    }
-    // Forget exited threads now that their events are out.
-    std::vector<ThreadRecord*> kept;
-    for (ThreadRecord* rec : r.threads) {
-      if (rec->live == nullptr && rec->generation == gen) {
-        if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
-        delete rec;
-      } else {
-        kept.push_back(rec);
-      }
-    }
-    r.threads = std::move(kept);
-    r.stopped_uncollected = false;
-    TrimPoolLocked(r);
+    release(r);
   }
 
   // Interning into the trace.
@@ -1012,7 +1074,8 @@ absl::Status CollectHostTrace(Trace* trace) {
       auto it = entries.find(id);
       return it != entries.end() ? std::string(it->second.view()) : std::string("?");
     };
-    if (d.ends_without_begin > 0) {
+    // A ring starts where its oldest block was recycled: ends without begins are expected.
+    if (d.ends_without_begin > 0 && !g.ring) {
       trace->warnings.push_back(absl::StrCat("thread ", s.tid, " (", track.name,
                                              "): ", d.ends_without_begin,
                                              " scope end(s) without a begin were ignored (first: '",
@@ -1028,9 +1091,12 @@ absl::Status CollectHostTrace(Trace* trace) {
     if (dropped > 0) {
       trace->dropped_host_events += dropped;
       trace->warnings.push_back(
-          absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
-                       " host event(s) dropped: the capture reached its cap of ", max_events,
-                       " events (TBPROF_MAX_EVENTS)"));
+          g.ring ? absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
+                                " host event(s) dropped since the flight recorder started: its "
+                                "memory budget was full while a dump read the rings")
+                 : absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
+                                " host event(s) dropped: the capture reached its cap of ",
+                                max_events, " events (TBPROF_MAX_EVENTS)"));
     }
     std::sort(d.events.begin(), d.events.end(), [](const RawEvent& a, const RawEvent& b) {
       if (a.start != b.start) return a.start < b.start;
@@ -1062,7 +1128,165 @@ absl::Status CollectHostTrace(Trace* trace) {
   std::sort(trace->steps.begin(), trace->steps.end(), [](const StepInfo& a, const StepInfo& b) {
     return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.step < b.step;
   });
+}
+
+}  // namespace
+
+absl::Status CollectHostTrace(Trace* trace) {
+  StopRecording();
+  Registry& r = Reg();
+  Gathered g;
+  std::vector<ThreadSnapshot>& snaps = g.snaps;
+  uint32_t gen;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!r.stopped_uncollected) {
+      return absl::FailedPreconditionError("no recorded capture to collect");
+    }
+    g.start = r.start_sample;
+    g.end = r.end_sample;
+    gen = r.generation;
+    g.max_events = r.options.max_events;
+    g.tensors.swap(r.tensors);
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->generation != gen) continue;  // Nothing recorded in this session.
+      ThreadSnapshot s;
+      s.rec = rec;
+      s.tid = rec->tid;
+      s.exited = rec->live == nullptr;
+      if (rec->user_name[0] != '\0') {
+        s.name = rec->user_name;
+      } else if (s.exited) {
+        s.name = rec->exit_name;
+      }
+      for (Block* b = rec->head; b != nullptr; b = b->next) {
+        s.chunks.push_back({b->words, b->words + kBlockWords});
+      }
+      s.owned = rec->head;
+      rec->head = rec->tail = nullptr;
+      if (rec->current != nullptr) {
+        const uint64_t* pos =
+            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        if (pos != nullptr) s.chunks.push_back({rec->current->words, pos});
+        if (s.exited) {
+          s.owned_current = rec->current;
+          rec->current = nullptr;
+        }
+      } else if (s.exited && !rec->exit_words.empty()) {
+        // Stays valid until the record is deleted, after decoding.
+        s.chunks.push_back(
+            {rec->exit_words.data(), rec->exit_words.data() + rec->exit_words.size()});
+      }
+      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
+      s.truncated = rec->truncated.load(std::memory_order_relaxed);
+      snaps.push_back(std::move(s));
+    }
+  }
+
+  BuildHostTrace(
+      g,
+      [&](Registry& r) {
+        // Give the blocks back.
+        for (ThreadSnapshot& s : snaps) {
+          ReleaseChainLocked(r, s.owned);
+          if (s.owned_current != nullptr) ReleaseBlockLocked(r, s.owned_current);
+        }
+        // Forget exited threads now that their events are out.
+        std::vector<ThreadRecord*> kept;
+        for (ThreadRecord* rec : r.threads) {
+          if (rec->live == nullptr && rec->generation == gen) {
+            if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
+            delete rec;
+          } else {
+            kept.push_back(rec);
+          }
+        }
+        r.threads = std::move(kept);
+        r.stopped_uncollected = false;
+        TrimPoolLocked(r);
+      },
+      trace);
   return absl::OkStatus();
+}
+
+absl::Status SnapshotRing(Trace* trace) {
+  Registry& r = Reg();
+  Gathered g;
+  g.ring = true;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!r.recording || !r.ring) {
+      return absl::FailedPreconditionError("no flight recorder ring is recording");
+    }
+    g.start = r.start_sample;
+    g.end = SampleClocks();
+    g.max_events = r.options.max_events;
+    g.tensors = r.tensors;
+    ++r.snapshots;
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->generation != r.generation) continue;
+      ThreadSnapshot s;
+      s.rec = rec;
+      s.tid = rec->tid;
+      s.exited = rec->live == nullptr;
+      if (rec->user_name[0] != '\0') {
+        s.name = rec->user_name;
+      } else if (s.exited) {
+        s.name = rec->exit_name;
+      }
+      // The filled blocks are detached (the thread records on into new ones meanwhile) and
+      // spliced back once decoded; the block being written is copied.
+      for (Block* b = rec->head; b != nullptr; b = b->next) {
+        s.chunks.push_back({b->words, b->words + kBlockWords});
+      }
+      s.owned = rec->head;
+      rec->head = rec->tail = nullptr;
+      if (rec->current != nullptr) {
+        const uint64_t* pos =
+            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        if (pos != nullptr) s.copy.assign(static_cast<const uint64_t*>(rec->current->words), pos);
+      } else if (s.exited) {
+        s.copy = rec->exit_words;
+      }
+      if (!s.copy.empty()) s.chunks.push_back({s.copy.data(), s.copy.data() + s.copy.size()});
+      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
+      g.snaps.push_back(std::move(s));
+    }
+  }
+  BuildHostTrace(
+      g,
+      [&](Registry& r) {
+        for (ThreadSnapshot& s : g.snaps) {
+          if (s.owned == nullptr) continue;
+          Block* last = s.owned;
+          while (last->next != nullptr) last = last->next;
+          // Older than anything the thread filled since the snapshot began.
+          last->next = s.rec->head;
+          s.rec->head = s.owned;
+          if (s.rec->tail == nullptr) s.rec->tail = last;
+          s.owned = nullptr;
+        }
+        --r.snapshots;
+        RingTrimLocked(r, ReadTicks());
+      },
+      trace);
+  return absl::OkStatus();
+}
+
+void SetRingWindow(int64_t window_ns) {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.recording || !r.ring) return;
+  r.ring_window_ns = std::max<int64_t>(window_ns, 0);
+  UpdateRingWindowTicksLocked(r);
+}
+
+void MaintainRing() {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.recording || !r.ring) return;
+  UpdateRingWindowTicksLocked(r);
+  RingTrimLocked(r, ReadTicks());
 }
 
 RecorderStats GetRecorderStats() {

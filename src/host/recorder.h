@@ -53,6 +53,12 @@ struct RecorderOptions {
   int host_level = 2;            // 1..3.
   int64_t max_events = 1 << 24;  // Cap on recorded scopes (2 words each) over all threads.
   bool record_tensors = true;    // Keep the tensors of each op's first execution (graph).
+  // Ring (flight recorder) mode: the session records forever into per-thread rings of blocks.
+  // max_events is then the rings' memory budget (all threads together); a thread that needs a
+  // block recycles its own oldest one when that block's records are all older than
+  // ring_window_ns (0: no window) or when the budget is spent. See SnapshotRing.
+  bool ring = false;
+  int64_t ring_window_ns = 0;
 };
 
 // Reads the process config once (first annotation or first capture): chooses the clock, arms
@@ -85,6 +91,20 @@ ClockSample RecordingStartSample();
 // unbalanced scopes) and dropped_host_events. Gives the blocks back to the pool. Calls
 // StopRecording first if needed. FailedPrecondition when no session was started.
 absl::Status CollectHostTrace(Trace* trace);
+// Ring mode: fills `trace` with what the rings hold now, as CollectHostTrace would, without
+// stopping the recording. The threads' filled blocks are detached while they are decoded and
+// spliced back after (the threads go on recording into other blocks, up to a quarter of the
+// budget more, meanwhile); each thread's block being written is copied under the lock. Scopes
+// whose begin was recycled are left out silently; scopes still open end at the snapshot.
+// FailedPrecondition when no ring session is recording. Thread-safe; snapshots may overlap.
+absl::Status SnapshotRing(Trace* trace);
+// Ring mode: changes the window (e.g. to hold more history for a pending request). No-op
+// when no ring session is recording.
+void SetRingWindow(int64_t window_ns);
+// Ring mode: gives back blocks older than the window (also those of exited threads, whose
+// records are then forgotten) and blocks beyond the budget. Call periodically.
+void MaintainRing();
+
 // Drops what the current or stopped session recorded.
 void DiscardRecording();
 
