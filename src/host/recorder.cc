@@ -757,17 +757,28 @@ void InstallRecorderForkHandlers() {
   std::call_once(once, [] { pthread_atfork(&ForkPrepare, &ForkParent, &ForkChild); });
 }
 
+namespace {
+std::atomic<void (*)()> g_flight_starter{nullptr};
+}  // namespace
+
+void SetFlightStarter(void (*start)()) { g_flight_starter.store(start); }
+
 void ApplyProcessConfig() {
   InstallRecorderForkHandlers();
   InitClock();
   const Config& config = ProcessConfig();
   bool armed = config.enabled && config.has_steps;
   Registry& r = Reg();
-  std::lock_guard<std::mutex> lock(r.mu);
-  uint32_t st = g_trace_state.load(std::memory_order_relaxed);
-  st &= ~(kStateUninitialized | kStateStepsArmed);
-  if (armed) st |= kStateStepsArmed;
-  g_trace_state.store(st, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    uint32_t st = g_trace_state.load(std::memory_order_relaxed);
+    st &= ~(kStateUninitialized | kStateStepsArmed);
+    if (armed) st |= kStateStepsArmed;
+    g_trace_state.store(st, std::memory_order_release);
+  }
+  if (config.flight) {
+    if (void (*start)() = g_flight_starter.load(); start != nullptr) start();
+  }
 }
 
 void SetStepsArmed(bool armed) {

@@ -70,8 +70,13 @@ void EnsureInitialized();
 // is consistent and not recording: a capture running in the parent is not continued there,
 // the other threads' records are treated as exited, and the child may start its own capture.
 void InstallRecorderForkHandlers();
-// Re-reads ProcessConfig() (after SetProcessConfig) and re-arms or disarms TBPROF_STEPS.
+// Re-reads ProcessConfig() (after SetProcessConfig) and re-arms or disarms TBPROF_STEPS. With
+// TBPROF=flight it then calls the flight starter (outside the recorder's lock).
 void ApplyProcessConfig();
+// Sets what ApplyProcessConfig calls when the config asks for the flight recorder: the session
+// layer's starter (src/session/flight_recorder.h), registered by that layer, so that the first
+// annotation of a TBPROF=flight process starts it without the recorder depending on it.
+void SetFlightStarter(void (*start)());
 // Arms or disarms the TBPROF_STEPS capture bit (the trace layer disarms it once done).
 void SetStepsArmed(bool armed);
 
