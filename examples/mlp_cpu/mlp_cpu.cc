@@ -244,8 +244,8 @@ int main(int argc, char** argv) {
   // --serve: serve TensorBoard's Capture Profile button on 127.0.0.1:$TBPROF_PORT and run steps
   // until one capture has been answered (at most 10 minutes).
   if (serve) {
-    if (!tracing || std::getenv("TBPROF_PORT") == nullptr) {
-      std::fprintf(stderr, "mlp_cpu: --serve needs TBPROF=1 and TBPROF_PORT=<port>\n");
+    if ((!tracing && !tbprof::FlightRecorderActive()) || std::getenv("TBPROF_PORT") == nullptr) {
+      std::fprintf(stderr, "mlp_cpu: --serve needs TBPROF=1 (or flight) and TBPROF_PORT=<port>\n");
       return 2;
     }
     if (absl::Status s = tbprof::StartCaptureServer(); !s.ok()) {

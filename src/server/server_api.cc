@@ -30,14 +30,14 @@ absl::Status StartCaptureServer(const CaptureServerOptions& options) {
     port = *options.port;
   } else {
     const internal::Config& config = internal::ProcessConfig();
-    if (!config.enabled || config.port == 0) return absl::OkStatus();
+    if ((!config.enabled && !config.flight) || config.port == 0) return absl::OkStatus();
     port = config.port;
   }
   ServerState& state = State();
   std::lock_guard<std::mutex> lock(state.mu);
   if (state.server != nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the capture server is already running on 127.0.0.1:", state.server->port()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the capture server is already running on 127.0.0.1:", state.server->port()));
   }
   absl::StatusOr<std::unique_ptr<internal::CaptureServer>> server =
       internal::CaptureServer::Start(port);
