@@ -8,8 +8,9 @@ what they cost without it. Two parts, in one invocation:
 1. Soak: one mlp_cpu (--batch 2: small steps, many events per second) with TBPROF=flight,
    TBPROF_FLIGHT_MB=8 and a 20 s window runs for --soak-seconds; a SIGUSR2 every 15 s makes it
    dump while it records. Its RSS is sampled every second. Printed: the step rate, the dumps'
-   sizes, the RSS every ~10 s, and the RSS growth once the rings are full and the dumps have
-   reached their full size (after two windows and a dump: from 45 s on; goal: flat).
+   sizes, the RSS every ~10 s (a dump's decoding and encoding take transient memory, given
+   back after it), and the RSS sampled just before each dump (the steady state: rings plus
+   program) once the rings are full (from 45 s on; goal: flat).
 2. Overhead: mlp_cpu --steps N (default batch 64) alternately with tracing off and with
    TBPROF=flight, --pairs times; the medians of the forward loop time and their ratio
    flight/off (goal <= 1.02), and the ratio of the fastest runs.
@@ -46,6 +47,7 @@ def soak(binary, seconds, tmp):
   proc = subprocess.Popen([binary, '--seconds', str(seconds), '--batch', '2'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   samples = []
+  before_dump = []
   start = time.monotonic()
   next_signal = start + 15
   while proc.poll() is None:
@@ -54,6 +56,8 @@ def soak(binary, seconds, tmp):
     if kib is not None:
       samples.append((now - start, kib))
     if now >= next_signal:
+      if kib is not None:
+        before_dump.append((now - start, kib))
       proc.send_signal(signal.SIGUSR2)
       next_signal += 15
     time.sleep(1)
@@ -73,8 +77,14 @@ def soak(binary, seconds, tmp):
   print('  RSS (MiB) every ~10 s: ' +
         ' '.join(f'{kib / 1024:.1f}' for t, kib in samples[::10]))
   if half:
-    print(f'  from {settle:.0f} s to the end: min {min(half) / 1024:.1f} MiB, max '
-          f'{max(half) / 1024:.1f} MiB, last - first {(half[-1] - half[0]) / 1024:+.2f} MiB '
+    print(f'  from {settle:.0f} s to the end: min {min(half) / 1024:.1f} MiB, peak '
+          f'{max(half) / 1024:.1f} MiB (during dumps)')
+  steady = [kib for t, kib in before_dump if t >= settle]
+  print('  RSS just before each dump (MiB): ' +
+        ' '.join(f'{t:.0f}s:{kib / 1024:.1f}' for t, kib in before_dump))
+  if len(steady) >= 2:
+    print(f'  steady state from {settle:.0f} s: first {steady[0] / 1024:.1f} MiB, last '
+          f'{steady[-1] / 1024:.1f} MiB, max - min {(max(steady) - min(steady)) / 1024:.2f} MiB '
           f'(goal: flat)')
 
 

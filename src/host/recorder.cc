@@ -1221,6 +1221,10 @@ absl::Status CollectHostTrace(Trace* trace) {
 }
 
 absl::Status SnapshotRing(Trace* trace) {
+  // One snapshot at a time: a second one would find the chains detached by the first. Only
+  // snapshots wait here, never the recording threads.
+  static std::mutex* snapshot_mu = new std::mutex();
+  std::lock_guard<std::mutex> one_at_a_time(*snapshot_mu);
   Registry& r = Reg();
   Gathered g;
   g.ring = true;
@@ -1277,7 +1281,7 @@ absl::Status SnapshotRing(Trace* trace) {
           if (s.rec->tail == nullptr) s.rec->tail = last;
           s.owned = nullptr;
         }
-        --r.snapshots;
+        if (r.snapshots > 0) --r.snapshots;
         RingTrimLocked(r, ReadTicks());
       },
       trace);

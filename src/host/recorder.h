@@ -101,7 +101,8 @@ absl::Status CollectHostTrace(Trace* trace);
 // spliced back after (the threads go on recording into other blocks, up to a quarter of the
 // budget more, meanwhile); each thread's block being written is copied under the lock. Scopes
 // whose begin was recycled are left out silently; scopes still open end at the snapshot.
-// FailedPrecondition when no ring session is recording. Thread-safe; snapshots may overlap.
+// FailedPrecondition when no ring session is recording. Thread-safe; concurrent snapshots are
+// taken one after the other.
 absl::Status SnapshotRing(Trace* trace);
 // Ring mode: changes the window (e.g. to hold more history for a pending request). No-op
 // when no ring session is recording.

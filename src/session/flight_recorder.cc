@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -312,6 +315,11 @@ void FlightRecorder::Run() {
         queue_.pop_front();
       }
       WriteDump(request);
+#if defined(__GLIBC__)
+      // A dump's decoding and encoding take memory in proportion to the window; give it back
+      // to the system so that a process that runs for months keeps a flat footprint.
+      malloc_trim(0);
+#endif
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (request.trigger == DumpTrigger::kSlowStep) slow_step_queued_ = false;
