@@ -2,9 +2,10 @@
 // tbprof/annotate.h, collected into a Trace at export.
 //
 // Records. Each thread writes 8-byte words into fixed-size blocks (64 KiB) taken from a
-// process-wide pool and given back after collection. StartRecording puts 16 blocks in the
-// pool; a thread allocates a block itself (in its slow path, once per 64 KiB) only when a
-// capture needs more blocks than the pool holds; after a capture the pool keeps up to 64. A scope
+// process-wide pool (block_pool.h) and given back after collection. The pool's blocks are
+// pre-faulted: StartRecording faults 4 MiB in, and while a capture records a refill thread keeps
+// blocks ahead of demand (more when a thread finds the pool empty), so the recording threads
+// do not page-fault; after a capture the pool keeps about 64 blocks. A scope
 // is two words, begin and end:
 //   bits  0-31  ticks since the thread's previous record (delta; an absolute-time escape of two
 //               words precedes a record whose delta would not fit, and starts every block)

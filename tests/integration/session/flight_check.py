@@ -5,6 +5,8 @@ Runs mlp_cpu with TBPROF=flight and a deliberately slow step (--slow-step K --sl
 TBPROF_SLOW_STEP_MS, then checks the log directory:
   - every session directory under plugins/profile holds exactly <host>.xplane.pb and
     <host>.trace.json.gz (nothing half-written, no temporary file);
+  - TBPROF_FLIGHT_DUMP_AT_EXIT=1: one session was dumped by the program's exit (its note says
+    "(exit)"), complete like the others;
   - one session was dumped for the slow step: its xplane carries the note
     "tbprof flight recorder dump (slow step): step K took ...";
   - in that session, xprof's overview page lists step K with a step time >= MS, and its trace
@@ -46,7 +48,8 @@ def main():
   logdir = os.path.join(args.workdir, 'logs')
   env = {k: v for k, v in os.environ.items() if not k.startswith('TBPROF')}
   env.update(TBPROF='flight', TBPROF_SLOW_STEP_MS=str(args.threshold_ms),
-             TBPROF_FLIGHT_WINDOW_MS='60000', TBPROF_LOGDIR=logdir)
+             TBPROF_FLIGHT_WINDOW_MS='60000', TBPROF_FLIGHT_DUMP_AT_EXIT='1',
+             TBPROF_LOGDIR=logdir)
   run = subprocess.run([args.program, '--steps', str(args.steps), '--batch', '16',
                         '--slow-step', str(args.slow_step), '--slow-ms', str(args.slow_ms)],
                        env=env, capture_output=True, text=True, timeout=240)
@@ -62,6 +65,7 @@ def main():
     return 1
   note = f'tbprof flight recorder dump (slow step): step {args.slow_step} took '.encode()
   slow_sessions = []
+  exit_sessions = []
   for s in sessions:
     files = sorted(os.listdir(s))
     if (len(files) != 2 or not any(f.endswith('.xplane.pb') for f in files)
@@ -70,11 +74,16 @@ def main():
       continue
     xplane = glob.glob(os.path.join(s, '*.xplane.pb'))[0]
     with open(xplane, 'rb') as f:
-      if note in f.read():
-        slow_sessions.append((s, xplane))
+      content = f.read()
+    if note in content:
+      slow_sessions.append((s, xplane))
+    if b'tbprof flight recorder dump (exit): the program is exiting' in content:
+      exit_sessions.append(s)
   print(f'{len(sessions)} dump(s); for the slow step: {[s for s, _ in slow_sessions]}')
   if not slow_sessions:
     failures.append(f'no dump carries the note for step {args.slow_step}')
+  if len(exit_sessions) != 1:
+    failures.append(f'expected one dump at exit, found {exit_sessions}')
 
   for session, xplane in slow_sessions[:1]:
     data, _ = raw_to_tool_data.xspace_to_tool_data([xplane], 'overview_page',
