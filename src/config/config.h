@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "src/ranks/rank_env.h"
 #include "tbprof/trace.h"
 
 namespace tbprof::internal {
@@ -45,6 +46,7 @@ struct Config {
   int64_t flight_window_ms = kDefaultFlightWindowMs;  // TBPROF_FLIGHT_WINDOW_MS
   int64_t slow_step_ms = 0;                           // TBPROF_SLOW_STEP_MS (0 = off)
   bool flight_dump_at_exit = false;                   // TBPROF_FLIGHT_DUMP_AT_EXIT
+  RankJob ranks;  // Launcher variables, TBPROF_RANK, TBPROF_WORLD_SIZE, TBPROF_SESSION
 };
 
 // Looks up one environment variable; nullopt when unset.

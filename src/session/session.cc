@@ -38,6 +38,7 @@ absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options
   }
   s.graph = options.graph;
   s.profiler = options.profiler;
+  s.job = config.ranks;
   return s;
 }
 
@@ -101,6 +102,8 @@ absl::Status Session::Collect() {
   StopRecording();
   trace_ = Trace();
   trace_.hostname = Hostname();
+  trace_.rank = options_.job.rank;
+  trace_.world_size = options_.job.world_size;
   absl::Status host = CollectHostTrace(&trace_);
   if (device_ != nullptr && device_started_) {
     if (absl::Status s = device_->Stop(); !s.ok()) {
@@ -137,6 +140,7 @@ absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
   target.logdir = std::string(logdir);
   target.run_dir = run.empty() ? target.logdir : JoinPath(target.logdir, run);
   target.graph = options_.graph;
+  target.job = options_.job;
 
   ExportInfo info;
   info.name = target.name;
