@@ -7,11 +7,16 @@
 // and open the result with `tensorboard --logdir /tmp/tbprof_logs`.
 //
 // Flags: --logdir DIR (same as TBPROF_LOGDIR=DIR), --steps N (default 10), --batch B
-// (default 64). Prints the forward loop's wall time as "loop_ms: <ms>" (used by the overhead
-// benchmark in bench/host).
+// (default 64), --seconds S (run steps for S seconds instead of N steps), --slow-step K with
+// --slow-ms MS (default 300): step K sleeps MS more, a deliberately slow step for the flight
+// recorder (TBPROF=flight TBPROF_SLOW_STEP_MS=...). Prints the forward loop's wall time as
+// "loop_ms: <ms>" (used by the overhead benchmarks in bench/host).
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -164,7 +169,9 @@ class InputPipeline {
 };
 
 void Usage() {
-  std::fprintf(stderr, "usage: mlp_cpu [--logdir DIR] [--steps N] [--batch B]%s\n",
+  std::fprintf(stderr,
+               "usage: mlp_cpu [--logdir DIR] [--steps N] [--batch B] [--seconds S] "
+               "[--slow-step K [--slow-ms MS]]%s\n",
 #ifdef MLP_CPU_WITH_SERVER
                " [--serve]"
 #else
@@ -215,7 +222,7 @@ bool ParseSteps(const char* value, int64_t* first, int64_t* last) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps = 10, batch = 64;
+  int64_t steps = 10, batch = 64, seconds = 0, slow_step = -1, slow_ms = 300;
   std::string logdir;
   bool serve = false;
   for (int i = 1; i < argc; ++i) {
@@ -226,11 +233,18 @@ int main(int argc, char** argv) {
       continue;
     }
 #endif
-    if ((arg == "--logdir" || arg == "--steps" || arg == "--batch") && i + 1 < argc) {
+    if ((arg == "--logdir" || arg == "--steps" || arg == "--batch" || arg == "--seconds" ||
+         arg == "--slow-step" || arg == "--slow-ms") &&
+        i + 1 < argc) {
       const char* value = argv[++i];
+      int64_t* target = arg == "--steps"       ? &steps
+                        : arg == "--batch"     ? &batch
+                        : arg == "--seconds"   ? &seconds
+                        : arg == "--slow-step" ? &slow_step
+                                               : &slow_ms;
       if (arg == "--logdir") {
         logdir = value;
-      } else if (!ParsePositive(value, arg == "--steps" ? &steps : &batch)) {
+      } else if (!ParsePositive(value, target)) {
         std::fprintf(stderr, "mlp_cpu: %s needs a positive integer, got '%s'\n", arg.c_str(),
                      value);
         return 2;
@@ -245,7 +259,12 @@ int main(int argc, char** argv) {
   const char* tbprof_env = std::getenv("TBPROF");
   const bool tracing = TbprofOn(tbprof_env);
   const char* steps_env = std::getenv("TBPROF_STEPS");
-  if (!tracing) {
+  if (seconds > 0) steps = std::numeric_limits<int64_t>::max();
+  if (tbprof::FlightRecorderActive()) {
+    std::printf("flight recorder on: dumps on SIGUSR2 (kill -USR2 %d)%s\n",
+                static_cast<int>(getpid()),
+                std::getenv("TBPROF_SLOW_STEP_MS") != nullptr ? " and after slow steps" : "");
+  } else if (!tracing) {
     std::printf("tracing is off. To profile steps 2..4:\n  TBPROF=1 TBPROF_STEPS=2:4 %s%s%s\n",
                 argv[0], logdir.empty() ? "" : " --logdir ", logdir.c_str());
   } else if (steps_env == nullptr) {
@@ -258,8 +277,8 @@ int main(int argc, char** argv) {
   // --serve: serve TensorBoard's Capture Profile button on 127.0.0.1:$TBPROF_PORT and run steps
   // until one capture has been answered (at most 10 minutes).
   if (serve) {
-    if (!tracing || std::getenv("TBPROF_PORT") == nullptr) {
-      std::fprintf(stderr, "mlp_cpu: --serve needs TBPROF=1 and TBPROF_PORT=<port>\n");
+    if ((!tracing && !tbprof::FlightRecorderActive()) || std::getenv("TBPROF_PORT") == nullptr) {
+      std::fprintf(stderr, "mlp_cpu: --serve needs TBPROF=1 (or flight) and TBPROF_PORT=<port>\n");
       return 2;
     }
     if (absl::Status s = tbprof::StartCaptureServer(); !s.ok()) {
@@ -270,9 +289,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mlp_cpu: the capture server did not start (see the tbprof message)\n");
       return 1;
     }
-    std::printf("serving captures on 127.0.0.1:%d: in TensorBoard, Profile > Capture Profile, "
-                "service address localhost:%d\n",
-                tbprof::CaptureServerPort(), tbprof::CaptureServerPort());
+    std::printf(
+        "serving captures on 127.0.0.1:%d: in TensorBoard, Profile > Capture Profile, "
+        "service address localhost:%d\n",
+        tbprof::CaptureServerPort(), tbprof::CaptureServerPort());
     std::fflush(stdout);
     steps = std::numeric_limits<int64_t>::max();
   }
@@ -291,7 +311,12 @@ int main(int argc, char** argv) {
   InputPipeline input(batch, kFeatures, steps);
   double checksum = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  const auto run_until = t0 + std::chrono::seconds(seconds);
   for (int64_t step = 0; step < steps; ++step) {
+    if (seconds > 0 && (step & 7) == 0 && std::chrono::steady_clock::now() >= run_until) {
+      steps = step;
+      break;
+    }
 #ifdef MLP_CPU_WITH_SERVER
     if (serve && (tbprof::CaptureServerCapturesServed() > 0 ||
                   std::chrono::steady_clock::now() > serve_deadline)) {
@@ -312,6 +337,10 @@ int main(int argc, char** argv) {
       in = &acts[l];
     }
     checksum += in->data[static_cast<size_t>(step) % in->data.size()];
+    if (step == slow_step) {
+      TBPROF_SCOPE("deliberately_slow");
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+    }
   }
   const double loop_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

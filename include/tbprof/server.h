@@ -12,7 +12,9 @@
 // Each Profile call records the next duration_ms with the same capture session as TraceOn and
 // returns the XSpace (xplane.pb) to the client, which writes it into its own log directory
 // (<logdir>/plugins/profile/<session>/<host>_<port>.xplane.pb). The server itself writes no
-// file. See docs/capture.md.
+// file. See docs/capture.md. With TBPROF=flight the answer comes at once from the flight
+// recorder's rings: the last min(duration_ms, TBPROF_FLIGHT_WINDOW_MS), plus the time after the
+// request when the duration asks for more (CPU only, as flight mode).
 //
 // Thread-safety: all functions may be called from any thread.
 #ifndef TBPROF_SERVER_H_
@@ -28,7 +30,7 @@ namespace tbprof {
 // Options of StartCaptureServer.
 struct CaptureServerOptions {
   // TCP port on 127.0.0.1 (the server listens on loopback only). Unset: TBPROF_PORT, and the
-  // server starts only when TBPROF=1 and TBPROF_PORT is set. 0: any free port (see
+  // server starts only when TBPROF=1 (or flight) and TBPROF_PORT is set. 0: any free port (see
   // CaptureServerPort()). Otherwise 1..65535; the server starts regardless of TBPROF.
   std::optional<int> port;
   // Who may capture. false (the default, TBPROF_SERVER_USERS=owner): only the user the program

@@ -95,6 +95,19 @@ absl::Status TraceExport(std::string_view name, int64_t step, const ExportOption
 // is nothing to stop.
 absl::Status TraceOff();
 
+// Flight recorder (TBPROF=flight): the process records always into bounded rings (the last
+// TBPROF_FLIGHT_WINDOW_MS, within TBPROF_FLIGHT_MB) and writes what they hold as a new profile
+// session on demand. Also dumped on SIGUSR2, after a step slower than TBPROF_SLOW_STEP_MS,
+// and at exit with TBPROF_FLIGHT_DUMP_AT_EXIT=1 (see the README). CPU only.
+//
+// Queues a dump whose note (the first warning of the profile) carries `reason`, and returns
+// at once: a background thread writes it, the recording threads are not blocked. Errors:
+// FailedPrecondition when no flight recorder runs (TBPROF is not "flight") or it is stopping,
+// ResourceExhausted when 4 dumps are already waiting. Thread-safe.
+absl::Status FlightRecorderDump(std::string_view reason);
+// True when this process runs a flight recorder.
+bool FlightRecorderActive();
+
 // What the last successful export of this process wrote.
 struct ExportInfo {
   std::string name;         // TraceExport's name.

@@ -103,10 +103,14 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
     std::string s = Lower(*v);
     if (s == "1" || s == "true" || s == "on" || s == "yes") {
       c.enabled = true;
+    } else if (s == "flight") {
+      c.flight = true;
     } else if (s.empty() || s == "0" || s == "false" || s == "off" || s == "no") {
       c.enabled = false;
     } else {
-      errors.push_back(Bad("TBPROF", *v, "expected 1 (trace) or 0 (do not trace)"));
+      errors.push_back(Bad("TBPROF", *v,
+                           "expected 1 (trace), flight (always-on flight recorder) or 0 (do not "
+                           "trace)"));
     }
   }
 
@@ -193,6 +197,58 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
       c.port = static_cast<int>(port);
     } else {
       errors.push_back(Bad("TBPROF_PORT", *v, "expected a TCP port from 1 to 65535, or off"));
+    }
+  }
+
+  if (auto v = lookup("TBPROF_FLIGHT_MB")) {
+    int64_t n = 0;
+    if (ParseInt(*v, &n) && n >= 1 && n <= kMaxFlightMb) {
+      c.flight_mb = n;
+    } else {
+      errors.push_back(Bad("TBPROF_FLIGHT_MB", *v,
+                           absl::StrCat("expected the flight recorder's memory budget in MiB, an "
+                                        "integer from 1 to ",
+                                        kMaxFlightMb)));
+    }
+  }
+
+  if (auto v = lookup("TBPROF_FLIGHT_WINDOW_MS")) {
+    int64_t n = 0;
+    if (ParseInt(*v, &n) && n >= 1 && n <= kMaxFlightWindowMs) {
+      c.flight_window_ms = n;
+    } else {
+      errors.push_back(Bad("TBPROF_FLIGHT_WINDOW_MS", *v,
+                           absl::StrCat("expected the history the flight recorder keeps, in "
+                                        "milliseconds, an integer from 1 to ",
+                                        kMaxFlightWindowMs)));
+    }
+  }
+
+  if (auto v = lookup("TBPROF_SLOW_STEP_MS")) {
+    int64_t n = 0;
+    std::string s = Lower(*v);
+    if (s == "off" || s == "0") {
+      c.slow_step_ms = 0;
+    } else if (ParseInt(s, &n) && n >= 1 && n <= kMaxFlightWindowMs) {
+      c.slow_step_ms = n;
+    } else {
+      errors.push_back(Bad(
+          "TBPROF_SLOW_STEP_MS", *v,
+          absl::StrCat("expected a step duration in milliseconds from 1 to ", kMaxFlightWindowMs,
+                       " above which the flight recorder "
+                       "dumps, or off")));
+    }
+  }
+
+  if (auto v = lookup("TBPROF_FLIGHT_DUMP_AT_EXIT")) {
+    std::string s = Lower(*v);
+    if (s == "1" || s == "true" || s == "on" || s == "yes") {
+      c.flight_dump_at_exit = true;
+    } else if (s.empty() || s == "0" || s == "false" || s == "off" || s == "no") {
+      c.flight_dump_at_exit = false;
+    } else {
+      errors.push_back(Bad("TBPROF_FLIGHT_DUMP_AT_EXIT", *v,
+                           "expected 1 (dump the flight recorder at exit) or 0"));
     }
   }
 

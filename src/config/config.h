@@ -22,6 +22,12 @@ inline constexpr int64_t kDefaultMaxEvents = int64_t{1} << 24;
 // Largest TBPROF_MAX_EVENTS accepted (16 TiB of records would not fit any machine anyway).
 inline constexpr int64_t kMaxMaxEvents = int64_t{1} << 40;
 
+// Flight recorder defaults: 64 MiB of rings holding up to the last 30 s.
+inline constexpr int64_t kDefaultFlightMb = 64;
+inline constexpr int64_t kMaxFlightMb = 65536;
+inline constexpr int64_t kDefaultFlightWindowMs = 30000;
+inline constexpr int64_t kMaxFlightWindowMs = 3600000;
+
 struct Config {
   bool enabled = false;                    // TBPROF=1
   std::string logdir = "tbprof_logs";      // TBPROF_LOGDIR
@@ -33,6 +39,13 @@ struct Config {
   int64_t max_events = kDefaultMaxEvents;  // TBPROF_MAX_EVENTS
   GpuMode gpu = GpuMode::kAuto;            // TBPROF_GPU
   int port = 0;                            // TBPROF_PORT (0 = off); parsed and validated only
+  // Flight recorder (TBPROF=flight; `enabled` stays false: TraceOn and TBPROF_STEPS do not
+  // capture, the rings record always). See src/session/flight_recorder.h.
+  bool flight = false;
+  int64_t flight_mb = kDefaultFlightMb;               // TBPROF_FLIGHT_MB
+  int64_t flight_window_ms = kDefaultFlightWindowMs;  // TBPROF_FLIGHT_WINDOW_MS
+  int64_t slow_step_ms = 0;                           // TBPROF_SLOW_STEP_MS (0 = off)
+  bool flight_dump_at_exit = false;                   // TBPROF_FLIGHT_DUMP_AT_EXIT
   RankJob ranks;  // Launcher variables, TBPROF_RANK, TBPROF_WORLD_SIZE, TBPROF_SESSION
   bool server_any_user = false;            // TBPROF_SERVER_USERS=any (default owner)
   bool signals = true;                     // TBPROF_SIGNALS (write a capture on SIGINT/TERM)

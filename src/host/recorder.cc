@@ -11,6 +11,7 @@
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "src/config/config.h"
+#include "src/host/block_pool.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 
@@ -81,10 +83,7 @@ constexpr uint64_t kSaltOp = 0x0b5a17ull;
 
 // ---- Blocks and thread records -----------------------------------------------------------------
 
-struct Block {
-  Block* next = nullptr;
-  uint64_t words[kBlockWords];
-};
+static_assert(kBlockWords == kPoolBlockWords, "blocks come from the BlockPool");
 
 constexpr int kMaxNameScopeDepth = 64;
 constexpr size_t kMaxPathBytes = 1024;
@@ -128,6 +127,10 @@ struct ThreadRecord {
   // goes back to the pool (short-lived threads would otherwise hold 64 KiB each).
   std::vector<uint64_t> exit_words;
   uint32_t generation = 0xffffffffu;
+  // Ring mode: ticks of the first record of `current` (blocks in the chain carry theirs in
+  // their leading absolute-time record) and of the last record before the thread exited.
+  uint64_t current_first_ticks = 0;
+  uint64_t exit_ticks = 0;
   std::atomic<uint64_t> dropped_events{0};
   std::atomic<bool> truncated{false};    // Dropped records: open scopes at the end are drops.
   size_t slot = 0;                       // Index in Registry::threads.
@@ -181,13 +184,17 @@ struct Registry {
   uint32_t next_dynamic = kFirstDynamicId;
   std::unordered_map<std::string, uint32_t> dynamic_ids[4];  // Per HostEventKind.
   std::vector<ThreadRecord*> threads;
-  Block* free_blocks = nullptr;
-  int64_t pooled_blocks = 0;
   int64_t blocks_in_use = 0;
   int64_t budget_words = 0;  // Words the current session may still take.
   uint32_t generation = 0;
   bool recording = false;
   bool stopped_uncollected = false;
+  // Ring (flight recorder) mode: blocks are recycled instead of the capture ending at its cap.
+  bool ring = false;
+  uint64_t ring_window_ticks = 0;  // Blocks whose records are all older are recycled.
+  int64_t ring_window_ns = 0;
+  int64_t ring_reserve_words = 0;  // Extra words threads may take while a snapshot reads.
+  int snapshots = 0;               // Snapshots reading detached chains (ring mode).
   RecorderOptions options;
   ClockSample start_sample;
   ClockSample end_sample;
@@ -203,6 +210,12 @@ struct Registry {
 Registry& Reg() {
   static Registry* r = new Registry();  // Never destroyed: threads may record during exit.
   return *r;
+}
+
+// Free blocks, pre-faulted off the recording threads (block_pool.h). Never destroyed.
+BlockPool& Pool() {
+  static BlockPool* p = new BlockPool();
+  return *p;
 }
 
 uint32_t CurrentGeneration(uint32_t state) { return state >> kStateGenerationShift; }
@@ -289,24 +302,16 @@ uint32_t RegisterDynamicName(std::string_view text, HostEventKind kind) {
 Block* AcquireBlockLocked(Registry& r, int64_t* words) {
   int64_t reserve = std::min<int64_t>(kBlockWords, r.budget_words);
   if (reserve < 8) return nullptr;
+  Block* b = Pool().Take();
+  if (b == nullptr) return nullptr;
   r.budget_words -= reserve;
-  Block* b = r.free_blocks;
-  if (b != nullptr) {
-    r.free_blocks = b->next;
-    --r.pooled_blocks;
-  } else {
-    b = new Block;
-  }
-  b->next = nullptr;
   ++r.blocks_in_use;
   *words = reserve;
   return b;
 }
 
 void ReleaseBlockLocked(Registry& r, Block* b) {
-  b->next = r.free_blocks;
-  r.free_blocks = b;
-  ++r.pooled_blocks;
+  Pool().Give(b);
   --r.blocks_in_use;
 }
 
@@ -318,18 +323,99 @@ void ReleaseChainLocked(Registry& r, Block* head) {
   }
 }
 
-// Blocks put in the pool when a capture starts (1 MiB).
-constexpr int64_t kPrefillBlocks = 16;
+// ---- Ring mode (flight recorder) ---------------------------------------------------------
+
+// Ticks of the first record of the block that follows `b` in `rec`'s ring (its newest record
+// is older than that).
+uint64_t NextFirstTicks(const ThreadRecord* rec, const Block* b) {
+  if (b->next != nullptr) return b->next->words[1];  // Every block starts with an AbsTime.
+  return rec->current != nullptr ? rec->current_first_ticks : rec->exit_ticks;
+}
+
+// Unlinks and returns `rec`'s oldest filled block. Lock held.
+Block* PopOldestLocked(ThreadRecord* rec) {
+  Block* h = rec->head;
+  rec->head = h->next;
+  if (rec->head == nullptr) rec->tail = nullptr;
+  h->next = nullptr;
+  return h;
+}
+
+// Ring mode: a block for `rec`, whose current block is full. Recycles the thread's own oldest
+// block when all its records left the window or the budget is spent; otherwise takes one from
+// the pool within the budget (plus the reserve while a snapshot holds detached chains).
+// nullptr when none can be had: the record is dropped. Lock held.
+Block* RingAcquireBlockLocked(Registry& r, ThreadRecord* rec, uint64_t now, int64_t* words) {
+  *words = kBlockWords;
+  if (Block* h = rec->head; h != nullptr) {
+    const uint64_t newer = NextFirstTicks(rec, h);
+    const bool outside_window =
+        r.ring_window_ticks > 0 && now > newer && now - newer > r.ring_window_ticks;
+    if (outside_window || r.budget_words < kBlockWords) return PopOldestLocked(rec);
+  }
+  const int64_t floor = r.snapshots > 0 ? kBlockWords - r.ring_reserve_words : kBlockWords;
+  if (r.budget_words < floor) return nullptr;
+  Block* b = Pool().Take();
+  if (b == nullptr) return nullptr;
+  r.budget_words -= kBlockWords;
+  ++r.blocks_in_use;
+  return b;
+}
+
+// Ring mode: gives back blocks beyond the budget (globally oldest first) and blocks whose
+// records all left the window. Lock held; no snapshot may hold detached chains when
+// `window` is true for exited threads (their records are deleted).
+void RingTrimLocked(Registry& r, uint64_t now) {
+  while (r.budget_words < 0) {
+    ThreadRecord* oldest = nullptr;
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->head == nullptr) continue;
+      if (oldest == nullptr || rec->head->words[1] < oldest->head->words[1]) oldest = rec;
+    }
+    if (oldest == nullptr) break;
+    ReleaseBlockLocked(r, PopOldestLocked(oldest));
+    r.budget_words += kBlockWords;
+  }
+  if (r.ring_window_ticks == 0) return;
+  std::vector<ThreadRecord*> kept;
+  for (ThreadRecord* rec : r.threads) {
+    while (rec->head != nullptr) {
+      const uint64_t newer = NextFirstTicks(rec, rec->head);
+      if (!(now > newer && now - newer > r.ring_window_ticks)) break;
+      ReleaseBlockLocked(r, PopOldestLocked(rec));
+      r.budget_words += kBlockWords;
+    }
+    const bool gone = rec->live == nullptr && rec->generation == r.generation && r.snapshots == 0 &&
+                      now > rec->exit_ticks && now - rec->exit_ticks > r.ring_window_ticks;
+    if (gone) {
+      if (rec->current != nullptr) {
+        ReleaseBlockLocked(r, rec->current);
+        r.budget_words += kBlockWords;
+      }
+      delete rec;
+    } else {
+      kept.push_back(rec);
+    }
+  }
+  r.threads = std::move(kept);
+}
+
+// The window in ticks, from the slope measured since the session started. Lock held.
+void UpdateRingWindowTicksLocked(Registry& r) {
+  if (r.ring_window_ns <= 0) {
+    r.ring_window_ticks = 0;
+    return;
+  }
+  const ClockKind kind = g_clock_kind.load();
+  TickMap map = FitTickMap(r.start_sample, SampleClocks(), FirstClockSample(), kind);
+  const double ticks = static_cast<double>(r.ring_window_ns) / std::max(map.ns_per_tick, 1e-6);
+  r.ring_window_ticks = static_cast<uint64_t>(ticks);
+}
 
 // Keeps the pool from holding on to a big capture's memory forever.
 void TrimPoolLocked(Registry& r) {
   constexpr int64_t kKeepBlocks = 64;  // 4 MiB.
-  while (r.pooled_blocks > kKeepBlocks) {
-    Block* b = r.free_blocks;
-    r.free_blocks = b->next;
-    --r.pooled_blocks;
-    delete b;
-  }
+  Pool().Trim(kKeepBlocks);
 }
 
 std::string ReadOsThreadName(int64_t tid) {
@@ -377,12 +463,15 @@ ThreadExitHook::~ThreadExitHook() {
   rec->current_end = pos;
   if (rec->current != nullptr && pos != nullptr) {
     // Give the unused part of the block's reservation back to the session's budget.
-    if (r.recording && rec->generation == r.generation && t.limit > pos) {
+    const bool ring = r.recording && r.ring && rec->generation == r.generation;
+    if (r.recording && rec->generation == r.generation && t.limit > pos && !ring) {
       r.budget_words += t.limit - pos;
     }
+    rec->exit_ticks = t.last;
     if (pos - rec->current->words < kBlockWords / 4) {
       rec->exit_words.assign(rec->current->words, pos);
       ReleaseBlockLocked(r, rec->current);
+      if (ring) r.budget_words += kBlockWords;
       rec->current = nullptr;
       rec->current_end = nullptr;
     }
@@ -399,7 +488,8 @@ ThreadExitHook::~ThreadExitHook() {
   const bool current = session_open && rec->generation == r.generation;
   const bool has_records =
       rec->head != nullptr || rec->current != nullptr || !rec->exit_words.empty();
-  if (current && has_records) return;
+  // A flight-recorder snapshot holds this record until it splices the chains back.
+  if (current && (has_records || r.snapshots > 0)) return;
   if (current) {
     r.exited_dropped_events +=
         static_cast<int64_t>(rec->dropped_events.load(std::memory_order_relaxed));
@@ -487,10 +577,12 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
     std::lock_guard<std::mutex> lock(r.mu);
     if (!r.recording || r.generation != gen) return;
     int64_t words = 0;
-    Block* b = AcquireBlockLocked(r, &words);
+    Block* b = r.ring ? RingAcquireBlockLocked(r, rec, now, &words) : AcquireBlockLocked(r, &words);
     if (b == nullptr) {
-      t.dropping = true;
-      rec->truncated.store(true, std::memory_order_relaxed);
+      if (!r.ring) {  // A ring drops only until a block can be recycled again.
+        t.dropping = true;
+        rec->truncated.store(true, std::memory_order_relaxed);
+      }
       if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -508,6 +600,7 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
       rec->tail = rec->current;
     }
     rec->current = b;
+    rec->current_first_ticks = now;
     p = b->words;
     t.limit = b->words + words;
     fresh = true;
@@ -777,10 +870,17 @@ void EnsureInitialized() {
 
 namespace {
 
-void ForkPrepare() { Reg().mu.lock(); }
-void ForkParent() { Reg().mu.unlock(); }
+void ForkPrepare() {
+  Reg().mu.lock();
+  Pool().PrepareFork();
+}
+void ForkParent() {
+  Pool().AfterForkParent();
+  Reg().mu.unlock();
+}
 // Only the forking thread exists in the child; it holds the lock (taken in ForkPrepare).
 void ForkChild() {
+  Pool().AfterForkChild();
   Registry& r = Reg();
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_relaxed);
@@ -806,17 +906,28 @@ void InstallRecorderForkHandlers() {
   std::call_once(once, [] { pthread_atfork(&ForkPrepare, &ForkParent, &ForkChild); });
 }
 
+namespace {
+std::atomic<void (*)()> g_flight_starter{nullptr};
+}  // namespace
+
+void SetFlightStarter(void (*start)()) { g_flight_starter.store(start); }
+
 void ApplyProcessConfig() {
   InstallRecorderForkHandlers();
   InitClock();
   const Config& config = ProcessConfig();
   bool armed = config.enabled && config.has_steps;
   Registry& r = Reg();
-  std::lock_guard<std::mutex> lock(r.mu);
-  uint32_t st = g_trace_state.load(std::memory_order_relaxed);
-  st &= ~(kStateUninitialized | kStateStepsArmed);
-  if (armed) st |= kStateStepsArmed;
-  g_trace_state.store(st, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    uint32_t st = g_trace_state.load(std::memory_order_relaxed);
+    st &= ~(kStateUninitialized | kStateStepsArmed);
+    if (armed) st |= kStateStepsArmed;
+    g_trace_state.store(st, std::memory_order_release);
+  }
+  if (config.flight) {
+    if (void (*start)() = g_flight_starter.load(); start != nullptr) start();
+  }
 }
 
 void SetStepsArmed(bool armed) {
@@ -861,19 +972,22 @@ absl::Status StartRecording(const RecorderOptions& options) {
   r.tensors_dropped = 0;
   r.options = options;
   r.budget_words = options.max_events * 2;
-  // Fill the pool a little so that the program's threads rarely allocate a block themselves.
-  const int64_t prefill = std::min<int64_t>(kPrefillBlocks, r.budget_words / kBlockWords + 1);
-  while (r.pooled_blocks < prefill) {
-    auto* b = new Block;
-    b->next = r.free_blocks;
-    r.free_blocks = b;
-    ++r.pooled_blocks;
-  }
+  r.ring = options.ring;
+  r.ring_window_ns = options.ring ? options.ring_window_ns : 0;
+  r.ring_reserve_words = r.budget_words / 4;
+  r.snapshots = 0;
+  // Fault a few MiB in now and keep pre-faulted blocks ahead of the recording threads, so
+  // that a first capture costs what a warm one does (block_pool.h). A ring recycles its
+  // blocks once full: a few blocks ahead are enough there.
+  const int64_t budget_blocks = r.budget_words / kBlockWords + 1;
+  const int64_t ahead_cap = options.ring ? budget_blocks / 8 + 1 : budget_blocks;
+  Pool().SetAhead(std::min(kInitialAheadBlocks, ahead_cap), ahead_cap, /*prefill=*/true);
   r.tensors.clear();
   r.generation = (r.generation + 1) & 0xffffffu;
   if (r.generation == 0) r.generation = 1;
   r.recording = true;
   r.start_sample = SampleClocks();
+  UpdateRingWindowTicksLocked(r);
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   st &= (kStateStepsArmed);
   st |= (r.generation << kStateGenerationShift) | static_cast<uint32_t>(options.host_level);
@@ -889,6 +1003,7 @@ void StopRecording() {
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_release);
   r.end_sample = SampleClocks();
   r.recording = false;
+  Pool().SetAhead(0, 0, /*prefill=*/false);
   r.stopped_uncollected = true;
 }
 
@@ -938,6 +1053,7 @@ struct Chunk {
 
 struct ThreadSnapshot {
   ThreadRecord* rec = nullptr;
+  std::vector<uint64_t> copy;  // Ring mode: the current block's records, copied.
   int64_t tid = 0;
   std::string name;
   std::vector<Chunk> chunks;
@@ -1032,67 +1148,29 @@ void Decode(const std::vector<Chunk>& chunks, bool truncated, uint64_t stop_tick
   }
 }
 
-}  // namespace
-
-absl::Status CollectHostTrace(Trace* trace) {
-  StopRecording();
-  Registry& r = Reg();
+// What a collection or a snapshot took under the lock, for BuildHostTrace.
+struct Gathered {
   std::vector<ThreadSnapshot> snaps;
-  ClockSample start, end;
-  uint32_t gen;
-  int64_t max_events;
+  ClockSample start;
+  ClockSample end;
+  int64_t max_events = 0;
+  bool ring = false;
+  // Drops of the memory budget (recorder state, names, tensors), from the registry.
   int64_t budget_dropped = 0;
   int64_t exited_dropped = 0;
   int64_t tensors_dropped = 0;
   std::unordered_map<uint32_t, OpTensors> tensors;
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    if (!r.stopped_uncollected) {
-      return absl::FailedPreconditionError("no recorded capture to collect");
-    }
-    start = r.start_sample;
-    end = r.end_sample;
-    gen = r.generation;
-    max_events = r.options.max_events;
-    budget_dropped = r.budget_dropped_events;
-    exited_dropped = r.exited_dropped_events;
-    tensors_dropped = r.tensors_dropped;
-    tensors.swap(r.tensors);
-    for (ThreadRecord* rec : r.threads) {
-      if (rec->generation != gen) continue;  // Nothing recorded in this session.
-      ThreadSnapshot s;
-      s.rec = rec;
-      s.tid = rec->tid;
-      s.exited = rec->live == nullptr;
-      if (rec->user_name[0] != '\0') {
-        s.name = rec->user_name;
-      } else if (s.exited) {
-        s.name = rec->exit_name;
-      }
-      for (Block* b = rec->head; b != nullptr; b = b->next) {
-        s.chunks.push_back({b->words, b->words + kBlockWords});
-      }
-      s.owned = rec->head;
-      rec->head = rec->tail = nullptr;
-      if (rec->current != nullptr) {
-        const uint64_t* pos =
-            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
-        if (pos != nullptr) s.chunks.push_back({rec->current->words, pos});
-        if (s.exited) {
-          s.owned_current = rec->current;
-          rec->current = nullptr;
-        }
-      } else if (s.exited && !rec->exit_words.empty()) {
-        // Stays valid until the record is deleted, after decoding.
-        s.chunks.push_back(
-            {rec->exit_words.data(), rec->exit_words.data() + rec->exit_words.size()});
-      }
-      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
-      s.truncated = rec->truncated.load(std::memory_order_relaxed);
-      snaps.push_back(std::move(s));
-    }
-  }
+};
 
+// Decodes what a gather took, calls `release` under the registry lock once the blocks have been
+// read, and fills `trace`.
+void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, Trace* trace) {
+  Registry& r = Reg();
+  std::vector<ThreadSnapshot>& snaps = g.snaps;
+  const ClockSample& start = g.start;
+  const ClockSample& end = g.end;
+  const int64_t max_events = g.max_events;
+  std::unordered_map<uint32_t, OpTensors>& tensors = g.tensors;
   const ClockKind kind = g_clock_kind.load();
   TickMap map = FitTickMap(start, end, FirstClockSample(), kind);
   trace->start_ns = start.monotonic_ns;
@@ -1120,37 +1198,18 @@ absl::Status CollectHostTrace(Trace* trace) {
       const NameEntry* e = FindNameLocked(r, id);
       if (e != nullptr) entries.emplace(id, *e);
     }
-    // Give the blocks back.
-    for (ThreadSnapshot& s : snaps) {
-      ReleaseChainLocked(r, s.owned);
-      if (s.owned_current != nullptr) ReleaseBlockLocked(r, s.owned_current);
-    }
-    // Forget exited threads now that their events are out.
-    std::vector<ThreadRecord*> kept;
-    for (ThreadRecord* rec : r.threads) {
-      if (rec->live == nullptr && rec->generation == gen) {
-        if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
-        delete rec;
-      } else {
-        kept.push_back(rec);
-      }
-    }
-    r.threads = std::move(kept);
-    ReindexThreadsLocked(r);
-    r.stopped_uncollected = false;
-    ResetDynamicNamesLocked(r);
-    TrimPoolLocked(r);
+    release(r);
   }
-  if (budget_dropped + exited_dropped > 0) {
-    trace->dropped_host_events += static_cast<uint64_t>(budget_dropped + exited_dropped);
+  if (g.budget_dropped + g.exited_dropped > 0) {
+    trace->dropped_host_events += static_cast<uint64_t>(g.budget_dropped + g.exited_dropped);
     trace->warnings.push_back(absl::StrCat(
-        budget_dropped + exited_dropped,
+        g.budget_dropped + g.exited_dropped,
         " host event(s) dropped: the capture's memory (records, thread state, names) reached "
         "its budget of ",
         max_events, " events x ", kBytesPerScope, " bytes (TBPROF_MAX_EVENTS)"));
   }
-  if (tensors_dropped > 0) {
-    trace->warnings.push_back(absl::StrCat(tensors_dropped,
+  if (g.tensors_dropped > 0) {
+    trace->warnings.push_back(absl::StrCat(g.tensors_dropped,
                                            " op(s) recorded without their tensors: the capture's "
                                            "memory reached its budget (TBPROF_MAX_EVENTS)"));
   }
@@ -1207,7 +1266,8 @@ absl::Status CollectHostTrace(Trace* trace) {
       auto it = entries.find(id);
       return it != entries.end() ? std::string(it->second.view()) : std::string("?");
     };
-    if (d.ends_without_begin > 0) {
+    // A ring starts where its oldest block was recycled: ends without begins are expected.
+    if (d.ends_without_begin > 0 && !g.ring) {
       trace->warnings.push_back(absl::StrCat("thread ", s.tid, " (", track.name,
                                              "): ", d.ends_without_begin,
                                              " scope end(s) without a begin were ignored (first: '",
@@ -1223,9 +1283,12 @@ absl::Status CollectHostTrace(Trace* trace) {
     if (dropped > 0) {
       trace->dropped_host_events += dropped;
       trace->warnings.push_back(
-          absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
-                       " host event(s) dropped: the capture reached its cap of ", max_events,
-                       " events (TBPROF_MAX_EVENTS)"));
+          g.ring ? absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
+                                " host event(s) dropped since the flight recorder started: its "
+                                "memory budget was full while a dump read the rings")
+                 : absl::StrCat("thread ", s.tid, " (", track.name, "): ", dropped,
+                                " host event(s) dropped: the capture reached its cap of ",
+                                max_events, " events (TBPROF_MAX_EVENTS)"));
     }
     std::sort(d.events.begin(), d.events.end(), [](const RawEvent& a, const RawEvent& b) {
       if (a.start != b.start) return a.start < b.start;
@@ -1257,7 +1320,174 @@ absl::Status CollectHostTrace(Trace* trace) {
   std::sort(trace->steps.begin(), trace->steps.end(), [](const StepInfo& a, const StepInfo& b) {
     return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.step < b.step;
   });
+}
+
+}  // namespace
+
+absl::Status CollectHostTrace(Trace* trace) {
+  StopRecording();
+  Registry& r = Reg();
+  Gathered g;
+  std::vector<ThreadSnapshot>& snaps = g.snaps;
+  uint32_t gen;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!r.stopped_uncollected) {
+      return absl::FailedPreconditionError("no recorded capture to collect");
+    }
+    g.start = r.start_sample;
+    g.end = r.end_sample;
+    gen = r.generation;
+    g.max_events = r.options.max_events;
+    g.budget_dropped = r.budget_dropped_events;
+    g.exited_dropped = r.exited_dropped_events;
+    g.tensors_dropped = r.tensors_dropped;
+    g.tensors.swap(r.tensors);
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->generation != gen) continue;  // Nothing recorded in this session.
+      ThreadSnapshot s;
+      s.rec = rec;
+      s.tid = rec->tid;
+      s.exited = rec->live == nullptr;
+      if (rec->user_name[0] != '\0') {
+        s.name = rec->user_name;
+      } else if (s.exited) {
+        s.name = rec->exit_name;
+      }
+      for (Block* b = rec->head; b != nullptr; b = b->next) {
+        s.chunks.push_back({b->words, b->words + kBlockWords});
+      }
+      s.owned = rec->head;
+      rec->head = rec->tail = nullptr;
+      if (rec->current != nullptr) {
+        const uint64_t* pos =
+            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        if (pos != nullptr) s.chunks.push_back({rec->current->words, pos});
+        if (s.exited) {
+          s.owned_current = rec->current;
+          rec->current = nullptr;
+        }
+      } else if (s.exited && !rec->exit_words.empty()) {
+        // Stays valid until the record is deleted, after decoding.
+        s.chunks.push_back(
+            {rec->exit_words.data(), rec->exit_words.data() + rec->exit_words.size()});
+      }
+      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
+      s.truncated = rec->truncated.load(std::memory_order_relaxed);
+      snaps.push_back(std::move(s));
+    }
+  }
+
+  BuildHostTrace(
+      g,
+      [&](Registry& r) {
+        // Give the blocks back.
+        for (ThreadSnapshot& s : snaps) {
+          ReleaseChainLocked(r, s.owned);
+          if (s.owned_current != nullptr) ReleaseBlockLocked(r, s.owned_current);
+        }
+        // Forget exited threads now that their events are out.
+        std::vector<ThreadRecord*> kept;
+        for (ThreadRecord* rec : r.threads) {
+          if (rec->live == nullptr && rec->generation == gen) {
+            if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
+            delete rec;
+          } else {
+            kept.push_back(rec);
+          }
+        }
+        r.threads = std::move(kept);
+        ReindexThreadsLocked(r);
+        r.stopped_uncollected = false;
+        ResetDynamicNamesLocked(r);
+        TrimPoolLocked(r);
+      },
+      trace);
   return absl::OkStatus();
+}
+
+absl::Status SnapshotRing(Trace* trace) {
+  // One snapshot at a time: a second one would find the chains detached by the first. Only
+  // snapshots wait here, never the recording threads.
+  static std::mutex* snapshot_mu = new std::mutex();
+  std::lock_guard<std::mutex> one_at_a_time(*snapshot_mu);
+  Registry& r = Reg();
+  Gathered g;
+  g.ring = true;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!r.recording || !r.ring) {
+      return absl::FailedPreconditionError("no flight recorder ring is recording");
+    }
+    g.start = r.start_sample;
+    g.end = SampleClocks();
+    g.max_events = r.options.max_events;
+    g.tensors = r.tensors;
+    ++r.snapshots;
+    for (ThreadRecord* rec : r.threads) {
+      if (rec->generation != r.generation) continue;
+      ThreadSnapshot s;
+      s.rec = rec;
+      s.tid = rec->tid;
+      s.exited = rec->live == nullptr;
+      if (rec->user_name[0] != '\0') {
+        s.name = rec->user_name;
+      } else if (s.exited) {
+        s.name = rec->exit_name;
+      }
+      // The filled blocks are detached (the thread records on into new ones meanwhile) and
+      // spliced back once decoded; the block being written is copied.
+      for (Block* b = rec->head; b != nullptr; b = b->next) {
+        s.chunks.push_back({b->words, b->words + kBlockWords});
+      }
+      s.owned = rec->head;
+      rec->head = rec->tail = nullptr;
+      if (rec->current != nullptr) {
+        const uint64_t* pos =
+            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        if (pos != nullptr) s.copy.assign(static_cast<const uint64_t*>(rec->current->words), pos);
+      } else if (s.exited) {
+        s.copy = rec->exit_words;
+      }
+      if (!s.copy.empty()) s.chunks.push_back({s.copy.data(), s.copy.data() + s.copy.size()});
+      s.dropped = rec->dropped_events.load(std::memory_order_relaxed);
+      g.snaps.push_back(std::move(s));
+    }
+  }
+  BuildHostTrace(
+      g,
+      [&](Registry& r) {
+        for (ThreadSnapshot& s : g.snaps) {
+          if (s.owned == nullptr) continue;
+          Block* last = s.owned;
+          while (last->next != nullptr) last = last->next;
+          // Older than anything the thread filled since the snapshot began.
+          last->next = s.rec->head;
+          s.rec->head = s.owned;
+          if (s.rec->tail == nullptr) s.rec->tail = last;
+          s.owned = nullptr;
+        }
+        if (r.snapshots > 0) --r.snapshots;
+        RingTrimLocked(r, ReadTicks());
+      },
+      trace);
+  return absl::OkStatus();
+}
+
+void SetRingWindow(int64_t window_ns) {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.recording || !r.ring) return;
+  r.ring_window_ns = std::max<int64_t>(window_ns, 0);
+  UpdateRingWindowTicksLocked(r);
+}
+
+void MaintainRing() {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.recording || !r.ring) return;
+  UpdateRingWindowTicksLocked(r);
+  RingTrimLocked(r, ReadTicks());
 }
 
 RecorderStats GetRecorderStats() {
@@ -1265,7 +1495,7 @@ RecorderStats GetRecorderStats() {
   std::lock_guard<std::mutex> lock(r.mu);
   RecorderStats s;
   s.blocks_in_use = r.blocks_in_use;
-  s.blocks_pooled = r.pooled_blocks;
+  s.blocks_pooled = Pool().Stats().pooled;
   s.threads = static_cast<int64_t>(r.threads.size());
   s.dynamic_names = static_cast<int64_t>(r.dynamic_names.size());
   for (ThreadRecord* rec : r.threads) {

@@ -2,9 +2,10 @@
 // tbprof/annotate.h, collected into a Trace at export.
 //
 // Records. Each thread writes 8-byte words into fixed-size blocks (64 KiB) taken from a
-// process-wide pool and given back after collection. StartRecording puts 16 blocks in the
-// pool; a thread allocates a block itself (in its slow path, once per 64 KiB) only when a
-// capture needs more blocks than the pool holds; after a capture the pool keeps up to 64. A scope
+// process-wide pool (block_pool.h) and given back after collection. The pool's blocks are
+// pre-faulted: StartRecording faults 4 MiB in, and while a capture records a refill thread keeps
+// blocks ahead of demand (more when a thread finds the pool empty), so the recording threads
+// do not page-fault; after a capture the pool keeps about 64 blocks. A scope
 // is two words, begin and end:
 //   bits  0-31  ticks since the thread's previous record (delta; an absolute-time escape of two
 //               words precedes a record whose delta would not fit, and starts every block)
@@ -53,6 +54,12 @@ struct RecorderOptions {
   int host_level = 2;            // 1..3.
   int64_t max_events = 1 << 24;  // Cap on recorded scopes (2 words each) over all threads.
   bool record_tensors = true;    // Keep the tensors of each op's first execution (graph).
+  // Ring (flight recorder) mode: the session records forever into per-thread rings of blocks.
+  // max_events is then the rings' memory budget (all threads together); a thread that needs a
+  // block recycles its own oldest one when that block's records are all older than
+  // ring_window_ns (0: no window) or when the budget is spent. See SnapshotRing.
+  bool ring = false;
+  int64_t ring_window_ns = 0;
 };
 
 // Reads the process config once (first annotation or first capture): chooses the clock, arms
@@ -64,8 +71,13 @@ void EnsureInitialized();
 // is consistent and not recording: a capture running in the parent is not continued there,
 // the other threads' records are treated as exited, and the child may start its own capture.
 void InstallRecorderForkHandlers();
-// Re-reads ProcessConfig() (after SetProcessConfig) and re-arms or disarms TBPROF_STEPS.
+// Re-reads ProcessConfig() (after SetProcessConfig) and re-arms or disarms TBPROF_STEPS. With
+// TBPROF=flight it then calls the flight starter (outside the recorder's lock).
 void ApplyProcessConfig();
+// Sets what ApplyProcessConfig calls when the config asks for the flight recorder: the session
+// layer's starter (src/session/flight_recorder.h), registered by that layer, so that the first
+// annotation of a TBPROF=flight process starts it without the recorder depending on it.
+void SetFlightStarter(void (*start)());
 // Arms or disarms the TBPROF_STEPS capture bit (the trace layer disarms it once done).
 void SetStepsArmed(bool armed);
 
@@ -85,6 +97,21 @@ ClockSample RecordingStartSample();
 // unbalanced scopes) and dropped_host_events. Gives the blocks back to the pool. Calls
 // StopRecording first if needed. FailedPrecondition when no session was started.
 absl::Status CollectHostTrace(Trace* trace);
+// Ring mode: fills `trace` with what the rings hold now, as CollectHostTrace would, without
+// stopping the recording. The threads' filled blocks are detached while they are decoded and
+// spliced back after (the threads go on recording into other blocks, up to a quarter of the
+// budget more, meanwhile); each thread's block being written is copied under the lock. Scopes
+// whose begin was recycled are left out silently; scopes still open end at the snapshot.
+// FailedPrecondition when no ring session is recording. Thread-safe; concurrent snapshots are
+// taken one after the other.
+absl::Status SnapshotRing(Trace* trace);
+// Ring mode: changes the window (e.g. to hold more history for a pending request). No-op
+// when no ring session is recording.
+void SetRingWindow(int64_t window_ns);
+// Ring mode: gives back blocks older than the window (also those of exited threads, whose
+// records are then forgotten) and blocks beyond the budget. Call periodically.
+void MaintainRing();
+
 // Drops what the current or stopped session recorded.
 void DiscardRecording();
 

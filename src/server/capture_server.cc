@@ -17,6 +17,7 @@
 #include "src/config/config.h"
 #include "src/export/xplane_writer.h"
 #include "src/server/peer_uid.h"
+#include "src/session/flight_recorder.h"
 #include "src/session/session.h"
 #include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
@@ -78,6 +79,11 @@ class CaptureServer::Impl final : public tensorflow::ProfilerService::Service {
   // when the capture must be abandoned (shutdown or cancellation); mu_ held.
   bool WaitLocked(grpc::ServerContext* context, absl::Time deadline, bool stop_on_terminate)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Flight mode (TBPROF=flight): answers with what the rings already hold, at once, and waits
+  // only for the part of the duration that lies after the request.
+  grpc::Status ProfileFromFlightRecorder(FlightRecorder* flight, grpc::ServerContext* context,
+                                         uint64_t duration_ms,
+                                         tensorflow::ProfileResponse* response);
 
   mutable absl::Mutex mu_;
   bool active_ ABSL_GUARDED_BY(mu_) = false;
@@ -168,6 +174,10 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
     }
   } release{this};
 
+  if (FlightRecorder* flight = ProcessFlightRecorder()) {
+    return ProfileFromFlightRecorder(flight, context, duration_ms, response);
+  }
+
   // start_timestamp_ns (wall clock) is when the client wants recording to begin.
   const uint64_t start_ns = request->opts().start_timestamp_ns();
   if (start_ns != 0) {
@@ -216,6 +226,52 @@ grpc::Status CaptureServer::Impl::Profile(grpc::ServerContext* context,
   tool->set_name("xplane.pb");
   tool->set_data(EncodeXSpace(trace));
   response->set_empty_trace(TraceIsEmpty(trace));
+  absl::MutexLock lock(&mu_);
+  ++served_;
+  return grpc::Status::OK;
+}
+
+grpc::Status CaptureServer::Impl::ProfileFromFlightRecorder(FlightRecorder* flight,
+                                                            grpc::ServerContext* context,
+                                                            uint64_t duration_ms,
+                                                            tensorflow::ProfileResponse* response) {
+  const int64_t window_ms = flight->options().window_ms;
+  const int64_t before_ms = std::min<int64_t>(static_cast<int64_t>(duration_ms), window_ms);
+  const int64_t after_ms = static_cast<int64_t>(duration_ms) - before_ms;
+  const absl::Time requested = absl::Now();
+  int64_t last_ms = before_ms;
+  if (after_ms > 0) {
+    // Keep the history from the request on while the rest of the duration is recorded.
+    flight->HoldHistory(static_cast<int64_t>(duration_ms));
+    bool completed;
+    {
+      absl::MutexLock lock(&mu_);
+      completed = WaitLocked(context, requested + absl::Milliseconds(after_ms),
+                             /*stop_on_terminate=*/true);
+    }
+    if (!completed) {
+      flight->ReleaseHistory(static_cast<int64_t>(duration_ms));
+      return ToGrpc(grpc::StatusCode::UNAVAILABLE, context->IsCancelled()
+                                                       ? "the client cancelled the capture"
+                                                       : "the capture server is shutting down");
+    }
+    last_ms += absl::ToInt64Milliseconds(absl::Now() - requested);
+  }
+  const std::string note =
+      absl::StrCat("tbprof flight recorder dump (Capture Profile): the last ", before_ms,
+                   " ms before the request",
+                   after_ms > 0 ? absl::StrCat(" and the ", last_ms - before_ms, " ms after it")
+                                : std::string());
+  absl::StatusOr<Trace> trace = flight->Capture(last_ms, note);
+  if (after_ms > 0) flight->ReleaseHistory(static_cast<int64_t>(duration_ms));
+  if (!trace.ok()) {
+    return ToGrpc(grpc::StatusCode::INTERNAL,
+                  absl::StrCat("reading the flight recorder failed: ", trace.status().ToString()));
+  }
+  tensorflow::ProfileToolData* tool = response->add_tool_data();
+  tool->set_name("xplane.pb");
+  tool->set_data(EncodeXSpace(*trace));
+  response->set_empty_trace(TraceIsEmpty(*trace));
   absl::MutexLock lock(&mu_);
   ++served_;
   return grpc::Status::OK;

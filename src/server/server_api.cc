@@ -31,7 +31,7 @@ absl::Status StartCaptureServer(const CaptureServerOptions& options) {
     port = *options.port;
   } else {
     const internal::Config& config = internal::ProcessConfig();
-    if (!config.enabled || config.port == 0) return absl::OkStatus();
+    if ((!config.enabled && !config.flight) || config.port == 0) return absl::OkStatus();
     port = config.port;
   }
   ServerState& state = State();

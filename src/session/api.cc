@@ -18,6 +18,8 @@
 #include "src/host/recorder.h"
 #include "src/session/session.h"
 #include "src/session/signal_export.h"
+#include "src/session/flight_recorder.h"
+#include "src/session/session.h"
 #include "src/trace/device_source.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
@@ -200,11 +202,13 @@ uint32_t StepBegin(int64_t step, std::string_view name) {
     st = g_trace_state.load(std::memory_order_relaxed);
   }
   if ((st & kStateStepsArmed) != 0 && (st & kStateLevelMask) == 0) MaybeStartAutoCapture(step);
+  if (FlightWatchesSteps()) FlightStepBegin();
   return RecordStepBegin(step, name);
 }
 
 void StepEnd(uint32_t token, int64_t step) {
   ScopeEnd(token);
+  if (FlightWatchesSteps()) FlightStepEnd(step);
   if (!g_auto_active.load(std::memory_order_relaxed)) return;
   if (step < ProcessConfig().steps_last) return;
   ApiState& api = Api();

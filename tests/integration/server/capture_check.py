@@ -6,6 +6,10 @@ Starts the program with TBPROF=1 TBPROF_PORT=<free loopback port>, calls xprof's
 calls) with the plugin's default options, then checks that the client saved
 <logdir>/plugins/profile/<session>/localhost_<port>.xplane.pb and that xprof's converters show
 the program's ops and steps (xprof_check.py). Exit status: 0 passed, 1 failed, 77 skipped.
+
+With --flight the program runs the flight recorder (TBPROF=flight) instead: the capture asks for
+2 s, of which the rings already hold the last 2 s, so the answer must come back in less than the
+duration, with the flight recorder's note in the saved xplane.
 """
 
 import argparse
@@ -49,6 +53,7 @@ def main():
   parser.add_argument('--workdir', required=True)
   parser.add_argument('--program', required=True)
   parser.add_argument('--xprof-check', required=True)
+  parser.add_argument('--flight', action='store_true')
   args = parser.parse_args()
 
   try:
@@ -64,6 +69,10 @@ def main():
   env = dict(os.environ, TBPROF='1', TBPROF_PORT=str(port),
              TBPROF_LOGDIR=os.path.join(args.workdir, 'program_logs'), TBPROF_GPU='off')
   env.pop('TBPROF_STEPS', None)
+  duration_ms = 1000
+  if args.flight:
+    env.update(TBPROF='flight', TBPROF_FLIGHT_WINDOW_MS='60000')
+    duration_ms = 2000
   proc = subprocess.Popen([args.program, '--serve', '--batch', '16'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
   try:
@@ -72,12 +81,20 @@ def main():
       print('FAIL: the program did not report serving on port %d:\n%s' % (port, out))
       return 1
     print(out.strip())
+    if args.flight:
+      time.sleep(3)  # Let the rings hold more than the duration.
     # What the plugin's /capture_profile route does with the dialog's defaults.
     options = {'host_tracer_level': 2, 'device_tracer_level': 1, 'python_tracer_level': 0,
                'delay_ms': 0}
     started = time.monotonic()
-    _pywrap_profiler_plugin.trace('localhost:%d' % port, logdir, '', True, 1000, 1, options)
-    print('capture took %.2f s' % (time.monotonic() - started))
+    _pywrap_profiler_plugin.trace('localhost:%d' % port, logdir, '', True, duration_ms, 1,
+                                  options)
+    took = time.monotonic() - started
+    print('capture took %.2f s' % took)
+    if args.flight and took >= duration_ms / 1000:
+      print('FAIL: the flight recorder took %.2f s to answer a %d ms capture: it should answer '
+            'at once from its rings' % (took, duration_ms))
+      return 1
     # The program stops once it has answered one capture.
     try:
       rest, _ = proc.communicate(timeout=60)
@@ -99,6 +116,11 @@ def main():
   if len(found) != 1 or os.path.basename(found[0]) != expected:
     print('FAIL: expected one <logdir>/plugins/profile/<session>/%s' % expected)
     return 1
+  if args.flight:
+    with open(found[0], 'rb') as f:
+      if b'tbprof flight recorder dump (Capture Profile)' not in f.read():
+        print('FAIL: the xplane lacks the flight recorder note')
+        return 1
   if os.path.exists(os.path.join(args.workdir, 'program_logs')):
     print('FAIL: the server wrote files of its own')
     return 1

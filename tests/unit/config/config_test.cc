@@ -150,6 +150,40 @@ TEST(ConfigTest, LongOrBinaryBadValuesAreCutToOneShortLine) {
   EXPECT_THAT(lines[0], HasSubstr("TBPROF_RUN='/a\\x0ab\\x01\\x5c'"));
 }
 
+TEST(ConfigTest, FlightRecorderVariables) {
+  Config c;
+  ASSERT_TRUE(ParseConfig(Env({}), &c).ok());
+  EXPECT_FALSE(c.flight);
+  EXPECT_EQ(c.flight_mb, kDefaultFlightMb);
+  EXPECT_EQ(c.flight_window_ms, kDefaultFlightWindowMs);
+  EXPECT_EQ(c.slow_step_ms, 0);
+  EXPECT_FALSE(c.flight_dump_at_exit);
+  ASSERT_TRUE(ParseConfig(Env({{"TBPROF", "Flight"},
+                               {"TBPROF_FLIGHT_MB", "16"},
+                               {"TBPROF_FLIGHT_WINDOW_MS", "5000"},
+                               {"TBPROF_SLOW_STEP_MS", "250"},
+                               {"TBPROF_FLIGHT_DUMP_AT_EXIT", "1"}}),
+                          &c)
+                  .ok());
+  EXPECT_TRUE(c.flight);
+  EXPECT_FALSE(c.enabled);  // TraceOn and TBPROF_STEPS do not capture in flight mode.
+  EXPECT_EQ(c.flight_mb, 16);
+  EXPECT_EQ(c.flight_window_ms, 5000);
+  EXPECT_EQ(c.slow_step_ms, 250);
+  EXPECT_TRUE(c.flight_dump_at_exit);
+  absl::Status s = ParseConfig(Env({{"TBPROF", "flight"},
+                                    {"TBPROF_FLIGHT_MB", "0"},
+                                    {"TBPROF_FLIGHT_WINDOW_MS", "soon"},
+                                    {"TBPROF_SLOW_STEP_MS", "-3"},
+                                    {"TBPROF_FLIGHT_DUMP_AT_EXIT", "maybe"}}),
+                               &c);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("TBPROF_FLIGHT_MB='0' is not valid"));
+  EXPECT_THAT(s.message(), HasSubstr("TBPROF_FLIGHT_WINDOW_MS='soon' is not valid"));
+  EXPECT_THAT(s.message(), HasSubstr("TBPROF_SLOW_STEP_MS='-3' is not valid"));
+  EXPECT_THAT(s.message(), HasSubstr("TBPROF_FLIGHT_DUMP_AT_EXIT='maybe' is not valid"));
+}
+
 TEST(ConfigTest, SeveralBadValuesGiveOneLineEach) {
   std::vector<std::string> lines;
   Config c = LoadConfig(Env({{"TBPROF", "1"}, {"TBPROF_GPU", "x"}, {"TBPROF_HOST_LEVEL", "9"}}),
