@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/host/recorder.h"
+#include "src/nvtx/nvtx_tool.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "src/util/strings.h"
@@ -102,6 +103,7 @@ absl::Status Session::Collect() {
   trace_ = Trace();
   trace_.hostname = Hostname();
   absl::Status host = CollectHostTrace(&trace_);
+  if (host.ok()) nvtx::CollectNvtx(&trace_);
   if (device_ != nullptr && device_started_) {
     if (absl::Status s = device_->Stop(); !s.ok()) {
       trace_.warnings.push_back(absl::StrCat("stopping GPU tracing: ", s.ToString()));
