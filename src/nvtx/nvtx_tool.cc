@@ -594,18 +594,34 @@ OpDomains ParseOpDomains(std::string_view value, std::string* error) {
   return out;
 }
 
+std::string OpTypeFrom(std::string_view text) {
+  std::string type;
+  for (char c : text) {
+    type.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_');
+  }
+  if (type.empty()) return "NVTX";
+  if (std::isdigit(static_cast<unsigned char>(type[0]))) type.insert(type.begin(), '_');
+  type[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(type[0])));
+  return type;
+}
+
 void SplitOpMessage(std::string_view message, std::string_view fallback_type, std::string* name,
                     std::string* type) {
   size_t colon = message.rfind(':');
-  if (colon != std::string_view::npos && colon > 0 && colon + 1 < message.size() &&
-      message[colon - 1] != ':' && message.find(' ', colon) == std::string_view::npos &&
-      (std::isalpha(static_cast<unsigned char>(message[colon + 1])) || message[colon + 1] == '_')) {
+  bool split =
+      colon != std::string_view::npos && colon > 0 && colon + 1 < message.size() &&
+      message[colon - 1] != ':' &&
+      (std::isupper(static_cast<unsigned char>(message[colon + 1])) || message[colon + 1] == '_');
+  for (size_t i = colon + 1; split && i < message.size(); ++i) {
+    split = std::isalnum(static_cast<unsigned char>(message[i])) || message[i] == '_';
+  }
+  if (split) {
     *name = std::string(message.substr(0, colon));
     *type = std::string(message.substr(colon + 1));
     return;
   }
   *name = std::string(message);
-  *type = fallback_type.empty() ? std::string("NVTX") : std::string(fallback_type);
+  *type = OpTypeFrom(fallback_type);
 }
 
 int InstallTool(GetExportTableFunc get_export_table, bool capture_whole_run) {

@@ -62,8 +62,11 @@ inline constexpr const char* kDefaultOpDomains = "tbprof.ops,TensorRT,NCCL";
 OpDomains ParseOpDomains(std::string_view value, std::string* error);
 
 // Splits an op range's message into (name, type): "name:Type" when the message ends in a
-// ":Type" (a single colon, not "::", and a type that starts with a letter or '_' and has no
-// space), else (message, fallback_type).
+// ":Type" that is a TensorFlow op type ([A-Z_][A-Za-z0-9_]*, after a single colon), else
+// (message, OpTypeFrom(fallback_type)).
+// An op type xprof accepts ([A-Z_][A-Za-z0-9_]*) made from a domain or category name:
+// "tbprof.ops" -> "Tbprof_ops", "" -> "NVTX".
+std::string OpTypeFrom(std::string_view text);
 void SplitOpMessage(std::string_view message, std::string_view fallback_type, std::string* name,
                     std::string* type);
 

@@ -65,7 +65,10 @@ TEST(NvtxSplitTest, SplitsNameAndType) {
   EXPECT_EQ(type, "MatMul");
   nvtx::SplitOpMessage("aten::addmm", "engine", &name, &type);
   EXPECT_EQ(name, "aten::addmm");
-  EXPECT_EQ(type, "engine");
+  EXPECT_EQ(type, "Engine");
+  nvtx::SplitOpMessage("x:lower", "tbprof.ops", &name, &type);
+  EXPECT_EQ(name, "x:lower");
+  EXPECT_EQ(type, "Tbprof_ops");
   nvtx::SplitOpMessage("ratio 1:2", "", &name, &type);
   EXPECT_EQ(name, "ratio 1:2");
   EXPECT_EQ(type, "NVTX");
