@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "src/host/flow.h"
 #include "src/host/recorder.h"
 #include "src/nvtx/nvtx_tool.h"
 #include "src/session/export_steps.h"
@@ -103,7 +104,10 @@ absl::Status Session::Collect() {
   trace_ = Trace();
   trace_.hostname = Hostname();
   absl::Status host = CollectHostTrace(&trace_);
-  if (host.ok()) nvtx::CollectNvtx(&trace_);
+  if (host.ok()) {
+    nvtx::CollectNvtx(&trace_);
+    CollectFlows(&trace_);
+  }
   if (device_ != nullptr && device_started_) {
     if (absl::Status s = device_->Stop(); !s.ok()) {
       trace_.warnings.push_back(absl::StrCat("stopping GPU tracing: ", s.ToString()));
