@@ -45,7 +45,9 @@ def main():
     data, _ = raw_to_tool_data.xspace_to_tool_data(paths, name, {'use_saved_result': False})
     return data.decode() if isinstance(data, bytes) else data
 
-  trace = json.loads(tool('trace_viewer'))
+  # The streaming trace viewer, the one TensorBoard's Profile tab uses: arrows are flow v2
+  # (complete events with "bind_id" and "flow_out" / "flow_in").
+  trace = json.loads(tool('trace_viewer@'))
   events = trace.get('traceEvents', [])
   threads = {(e['pid'], e.get('tid')): e['args']['name'] for e in events
              if e.get('ph') == 'M' and e.get('name') == 'thread_name'}
@@ -61,12 +63,15 @@ def main():
              c['ts'] + c.get('dur', 0) <= q['ts'] + q.get('dur', 0) + 1e-3
              for q in by_name.get(parent, []) for c in by_name.get(child, []))
     check(ok, f'trace_viewer: {child!r} is not nested in {parent!r}')
-  # Arrows: flow start/finish pairs by id, each end bound to an event on some thread.
+  # Arrows: events sharing a bind_id, from the one with flow_out to those with flow_in.
   starts = {}
   finishes = {}
-  for e in events:
-    if e.get('ph') in ('s', 't', 'f') and 'id' in e:
-      (starts if e['ph'] == 's' else finishes).setdefault(str(e['id']), []).append(e)
+  for e in complete:
+    if 'bind_id' in e:
+      if e.get('flow_out'):
+        starts.setdefault(str(e['bind_id']), []).append(e)
+      if e.get('flow_in'):
+        finishes.setdefault(str(e['bind_id']), []).append(e)
   print(f'trace_viewer: {len(complete)} events, {len(starts)} flow starts, '
         f'{len(finishes)} flow ends; threads {sorted(set(threads.values()))}')
   for spec in args.flow:
