@@ -98,10 +98,20 @@ struct Tool {
   bool capture_at_exit = false;
 };
 
+// Created before NVTX can call a handler (InstallTool) and never destroyed: NVTX calls may
+// come during exit. A plain pointer: the handlers read it without a guard.
+Tool* g_tool = nullptr;
+
 Tool& T() {
-  static Tool* t = new Tool();  // Never destroyed: NVTX calls may come during exit.
+  static Tool* t = [] {
+    g_tool = new Tool();
+    return g_tool;
+  }();
   return *t;
 }
+
+// The handlers' view: the tool exists once InstallTool ran, which precedes every handler call.
+inline Tool& Installed() { return *g_tool; }
 
 uint32_t GenerationOf(uint32_t state) { return state >> kStateGenerationShift; }
 
@@ -166,7 +176,7 @@ std::string Utf8(const wchar_t* w) {
 }
 
 Domain* DomainOf(nvtxDomainHandle_t handle) {
-  return handle == nullptr ? &T().unnamed : reinterpret_cast<Domain*>(handle);
+  return handle == nullptr ? &Installed().unnamed : reinterpret_cast<Domain*>(handle);
 }
 
 std::string CategoryName(Domain* d, uint32_t category) {
@@ -315,6 +325,11 @@ int Pop(Domain* d) {
   ThreadNvtx& tn = t_nvtx;
   const uint32_t gen = GenerationOf(st);
   if (tn.generation == gen) {
+    if (TBPROF_INTERNAL_LIKELY(tn.depth > 0 && tn.stack[tn.depth - 1].domain == d)) {
+      const uint32_t token = tn.stack[--tn.depth].token;
+      if (token != 0) ScopeEnd(token);
+      return static_cast<int>(tn.depth);
+    }
     for (uint32_t i = tn.depth; i > 0; --i) {
       if (tn.stack[i - 1].domain != d) continue;
       const uint32_t token = tn.stack[i - 1].token;
@@ -389,54 +404,54 @@ void End(nvtxRangeId_t id) {
 // Core module.
 void MarkEx(const nvtxEventAttributes_t* a) {
   if (!Recording()) return;
-  MarkSite(SiteOfAttributes(&T().unnamed, a));
+  MarkSite(SiteOfAttributes(&Installed().unnamed, a));
 }
 void MarkA(const char* m) {
   if (!Recording()) return;
-  MarkSite(SiteOf(&T().unnamed, m, 0));
+  MarkSite(SiteOf(&Installed().unnamed, m, 0));
 }
 void MarkW(const wchar_t* m) {
   if (!Recording()) return;
-  MarkSite(SiteSlow(&T().unnamed, Utf8(m), 0));
+  MarkSite(SiteSlow(&Installed().unnamed, Utf8(m), 0));
 }
 nvtxRangeId_t RangeStartEx(const nvtxEventAttributes_t* a) {
   if (!Recording()) return 0;
-  return StartSite(&T().unnamed, SiteOfAttributes(&T().unnamed, a));
+  return StartSite(&Installed().unnamed, SiteOfAttributes(&Installed().unnamed, a));
 }
 nvtxRangeId_t RangeStartA(const char* m) {
   if (!Recording()) return 0;
-  return StartSite(&T().unnamed, SiteOf(&T().unnamed, m, 0));
+  return StartSite(&Installed().unnamed, SiteOf(&Installed().unnamed, m, 0));
 }
 nvtxRangeId_t RangeStartW(const wchar_t* m) {
   if (!Recording()) return 0;
-  return StartSite(&T().unnamed, SiteSlow(&T().unnamed, Utf8(m), 0));
+  return StartSite(&Installed().unnamed, SiteSlow(&Installed().unnamed, Utf8(m), 0));
 }
 void RangeEnd(nvtxRangeId_t id) { End(id); }
 int RangePushEx(const nvtxEventAttributes_t* a) {
   if (TBPROF_INTERNAL_LIKELY(!Recording())) return NVTX_NO_PUSH_POP_TRACKING;
   const uint32_t gen = GenerationOf(g_trace_state.load(std::memory_order_relaxed));
-  return PushSite(&T().unnamed, SiteOfAttributes(&T().unnamed, a), gen);
+  return PushSite(&Installed().unnamed, SiteOfAttributes(&Installed().unnamed, a), gen);
 }
 int RangePushA(const char* m) {
   if (TBPROF_INTERNAL_LIKELY(!Recording())) return NVTX_NO_PUSH_POP_TRACKING;
   const uint32_t gen = GenerationOf(g_trace_state.load(std::memory_order_relaxed));
-  return PushSite(&T().unnamed, SiteOf(&T().unnamed, m, 0), gen);
+  return PushSite(&Installed().unnamed, SiteOf(&Installed().unnamed, m, 0), gen);
 }
 int RangePushW(const wchar_t* m) {
   if (TBPROF_INTERNAL_LIKELY(!Recording())) return NVTX_NO_PUSH_POP_TRACKING;
   const uint32_t gen = GenerationOf(g_trace_state.load(std::memory_order_relaxed));
-  return PushSite(&T().unnamed, SiteSlow(&T().unnamed, Utf8(m), 0), gen);
+  return PushSite(&Installed().unnamed, SiteSlow(&Installed().unnamed, Utf8(m), 0), gen);
 }
-int RangePop() { return Pop(&T().unnamed); }
+int RangePop() { return Pop(&Installed().unnamed); }
 
 void NameCategory(Domain* d, uint32_t category, std::string name) {
   std::lock_guard<std::mutex> lock(d->mu);
   d->categories[category] = std::move(name);
 }
 void NameCategoryA(uint32_t c, const char* n) {
-  NameCategory(&T().unnamed, c, n != nullptr ? n : "");
+  NameCategory(&Installed().unnamed, c, n != nullptr ? n : "");
 }
-void NameCategoryW(uint32_t c, const wchar_t* n) { NameCategory(&T().unnamed, c, Utf8(n)); }
+void NameCategoryW(uint32_t c, const wchar_t* n) { NameCategory(&Installed().unnamed, c, Utf8(n)); }
 void NameThread(uint32_t tid, std::string name) {
   Tool& t = T();
   std::lock_guard<std::mutex> lock(t.mu);
