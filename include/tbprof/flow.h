@@ -32,6 +32,8 @@ void FlowMark(uint64_t id, bool consumer);
 inline void FlowProduce(uint64_t id) {
 #if !defined(TBPROF_COMPILE_OUT) || !TBPROF_COMPILE_OUT
   if (internal::MayRecord(internal::kScopeMask)) internal::FlowMark(id, /*consumer=*/false);
+#else
+  (void)id;
 #endif
 }
 
@@ -39,6 +41,8 @@ inline void FlowProduce(uint64_t id) {
 inline void FlowConsume(uint64_t id) {
 #if !defined(TBPROF_COMPILE_OUT) || !TBPROF_COMPILE_OUT
   if (internal::MayRecord(internal::kScopeMask)) internal::FlowMark(id, /*consumer=*/true);
+#else
+  (void)id;
 #endif
 }
 
