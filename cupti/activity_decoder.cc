@@ -34,6 +34,7 @@ constexpr size_t kSyncPrefix = offsetof(CUpti_ActivitySynchronization2, cudaEven
 static_assert(offsetof(CUpti_ActivityKernel10, start) == 16);
 static_assert(offsetof(CUpti_ActivityKernel10, correlationId) == 92);
 static_assert(offsetof(CUpti_ActivityKernel10, name) == 104);
+static_assert(offsetof(CUpti_ActivityKernel10, graphNodeId) == 144);
 static_assert(offsetof(CUpti_ActivityKernel10, graphId) == 156);
 static_assert(offsetof(CUpti_ActivityAPI, correlationId) == 32);
 static_assert(sizeof(CUpti_ActivityAPI) == 40);
@@ -186,6 +187,7 @@ class Decoder {
     g.stream_id = r.streamId;
     g.correlation_id = r.correlationId;
     g.graph_id = r.graphId;
+    g.graph_node_id = r.graphNodeId;
     fill(r, g);
     out_->gpu.push_back(g);
     return true;

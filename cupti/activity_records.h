@@ -44,6 +44,7 @@ struct GpuRecord {
   int32_t dst_device_id = -1;
   bool async = true;
   uint32_t graph_id = 0;
+  uint64_t graph_node_id = 0;
 };
 
 struct ExternalCorrelationRecord {

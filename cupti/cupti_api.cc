@@ -112,6 +112,8 @@ absl::StatusOr<std::unique_ptr<CuptiApi>> LoadCupti(const std::vector<std::strin
   TBPROF_BIND_OPTIONAL(ActivityPopExternalCorrelationId, cuptiActivityPopExternalCorrelationId);
   TBPROF_BIND_OPTIONAL(ActivitySetAttribute, cuptiActivitySetAttribute);
   TBPROF_BIND_OPTIONAL(GetLastError, cuptiGetLastError);
+  TBPROF_BIND_OPTIONAL(GetGraphNodeId, cuptiGetGraphNodeId);
+  TBPROF_BIND_OPTIONAL(GetGraphId, cuptiGetGraphId);
 #undef TBPROF_BIND_REQUIRED
 #undef TBPROF_BIND_OPTIONAL
   if (!missing.empty()) {

@@ -55,6 +55,8 @@ struct CuptiApi {
   decltype(&::cuptiActivityPopExternalCorrelationId) ActivityPopExternalCorrelationId = nullptr;
   decltype(&::cuptiActivitySetAttribute) ActivitySetAttribute = nullptr;
   decltype(&::cuptiGetLastError) GetLastError = nullptr;
+  decltype(&::cuptiGetGraphNodeId) GetGraphNodeId = nullptr;  // CUDA graph attribution.
+  decltype(&::cuptiGetGraphId) GetGraphId = nullptr;
 
   // Missing optional entry points, for Describe() and warnings.
   std::vector<std::string> missing_optional;

@@ -28,6 +28,7 @@
 #include "cupti/device_info.h"
 #include "cupti/error_manager.h"
 #include "cupti/event_builder.h"
+#include "cupti/graph_nodes.h"
 
 namespace tbprof::internal {
 std::unique_ptr<DeviceSource> CreateCuptiDeviceSource();
@@ -78,6 +79,7 @@ class CuptiTracer {
       std::lock_guard<std::mutex> tid_lock(tid_mu_);
       launch_tids_.clear();
     }
+    graphs_.DiscardPending();  // Creations of a session that was never collected.
     dropped_.store(0);
     cap_dropped_buffers_.store(0);
     samples_.clear();
@@ -153,6 +155,15 @@ class CuptiTracer {
     decoded_.counters.cupti_dropped += dropped_.exchange(0);
     decoded_.counters.cap_dropped_buffers += cap_dropped_buffers_.exchange(0);
     absl::Status status = BuildTrace(decoded_, build, trace);
+    if (graph_callbacks_) {
+      const GraphResolveResult graphs = graphs_.Resolve(options_.session_start_ns, trace);
+      if (graphs.events_unattributed > 0) {
+        session_warnings_.push_back(absl::StrCat(
+            graphs.events_unattributed,
+            " CUDA-graph device events have no op: their graph was captured outside an op scope "
+            "or before GPU tracing first started in this process"));
+      }
+    }
     for (const std::string& w : session_warnings_) trace->warnings.push_back(w);
     session_warnings_.clear();
     decoded_.Clear();
@@ -211,6 +222,18 @@ class CuptiTracer {
     if (domain == CUPTI_CB_DOMAIN_RESOURCE && cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
       // The context's records are lost unless flushed before it goes.
       if (collecting_.load()) api_->ActivityFlushAll(0);
+      return;
+    }
+    if (domain == CUPTI_CB_DOMAIN_RESOURCE && IsGraphResourceCallback(cbid)) {
+      // Nodes created during a session are matched to ops at Collect; clones are always kept.
+      // The graph handles come as the resource data's descriptor.
+      const bool in_session = collecting_.load(std::memory_order_relaxed);
+      const auto* resource = static_cast<const CUpti_ResourceData*>(data);
+      const auto* graph = resource != nullptr
+                              ? static_cast<const CUpti_GraphData*>(resource->resourceDescriptor)
+                              : nullptr;
+      OnGraphResourceCallback(cbid, graph, graph_ids_, in_session, in_session ? OsThreadId() : 0,
+                              in_session ? HostClockNs() : 0, &graphs_);
       return;
     }
     if (domain == CUPTI_CB_DOMAIN_STATE) {
@@ -328,6 +351,7 @@ class CuptiTracer {
       return static_cast<int>(api_->EnableCallback(1, subscriber_, CUPTI_CB_DOMAIN_RESOURCE,
                                                    CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING));
     });
+    EnableGraphCallbacks();
     if (api_->EnableDomain != nullptr) {
       // Optional: only used to notice that CUPTI stopped profiling.
       api_->EnableDomain(1, subscriber_, CUPTI_CB_DOMAIN_STATE);
@@ -347,6 +371,30 @@ class CuptiTracer {
     }
     initialized_ = true;
     return absl::OkStatus();
+  }
+
+  // Optional: without them graph-replayed work keeps the op of its cudaGraphLaunch only.
+  void EnableGraphCallbacks() {
+    if (api_->GetGraphNodeId == nullptr || api_->GetGraphId == nullptr) {
+      session_warnings_.push_back(
+          "this CUPTI cannot report CUDA graph node ids; graph kernels keep their launch's op");
+      return;
+    }
+    graph_ids_.node_id = api_->GetGraphNodeId;
+    graph_ids_.graph_id = api_->GetGraphId;
+    for (CUpti_CallbackId cbid : kGraphResourceCallbacks) {
+      const CUptiResult r = api_->EnableCallback(1, subscriber_, CUPTI_CB_DOMAIN_RESOURCE, cbid);
+      if (r != CUPTI_SUCCESS) {
+        session_warnings_.push_back(absl::StrCat("CUDA graph callbacks unavailable (",
+                                                 api_->ResultString(r),
+                                                 "); graph kernels keep their launch's op"));
+        for (CUpti_CallbackId undo : kGraphResourceCallbacks) {
+          api_->EnableCallback(0, subscriber_, CUPTI_CB_DOMAIN_RESOURCE, undo);
+        }
+        return;
+      }
+    }
+    graph_callbacks_ = true;
   }
 
   void EnableKind(CUpti_ActivityKind kind, const char* name, bool required) {
@@ -489,6 +537,11 @@ class CuptiTracer {
 
   std::mutex tid_mu_;
   absl::flat_hash_map<uint32_t, int64_t> launch_tids_;
+
+  // CUDA graph node -> op (process-wide: graphs outlive sessions).
+  GraphIdFunctions graph_ids_;
+  bool graph_callbacks_ = false;
+  GraphNodeRegistry graphs_;
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;

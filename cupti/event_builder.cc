@@ -165,6 +165,8 @@ absl::Status BuildTrace(const DecodedActivities& decoded, const BuildOptions& op
     e.bytes = g.bytes;
     e.dst_device_id = g.dst_device_id;
     e.async = g.async;
+    e.graph_id = g.graph_id;
+    e.graph_node_id = g.graph_node_id;
     trace->device_events.push_back(e);
   }
 

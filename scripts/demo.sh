@@ -22,6 +22,17 @@ run mlp_cpu env TBPROF=1 TBPROF_STEPS=2:6
 run mlp_cuda env TBPROF=1 TBPROF_STEPS=2:6 || echo "(mlp_cuda needs an NVIDIA GPU; skipped)"
 run conditional env TBPROF=1
 run static_graph env
+# Four ranks under mpirun, rank 2 slowed on purpose: one session, four files, the slow rank named.
+if command -v mpirun >/dev/null 2>&1 && [[ -x $build/examples/mlp_mpi/mlp_mpi ]]; then
+  echo "== mlp_mpi (mpirun -np 4, rank 2 slowed by 3 ms a step)"
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+    TBPROF=1 TBPROF_STEPS=10:12 mpirun -np 4 "$build/examples/mlp_mpi/mlp_mpi" --steps 14 \
+    --slow-rank 2 --logdir "$logdir/mlp_mpi"
+  "$build/tools/tbprof" summary "$logdir/mlp_mpi" --ranks || true
+  echo
+else
+  echo "== mlp_mpi: needs Open MPI (apt-get install openmpi-bin libopenmpi-dev); skipped"
+fi
 run training_callbacks env
 echo "View everything with:"
 echo "  tensorboard --logdir $logdir"

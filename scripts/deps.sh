@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libprotobuf-dev protobuf-compiler libabsl-dev
   libpng-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz
-  libgrpc++-dev protobuf-compiler-grpc python3-venv)
+  libgrpc++-dev protobuf-compiler-grpc python3-venv libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--with-browser" ]]; then packages+=(chromium); fi
 
 missing=()

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,6 +20,8 @@
 #include "tools/graph_source.h"
 #include "tools/logdir.h"
 #include "tools/profile_summary.h"
+#include "tools/rank_align.h"
+#include "tools/rank_summary.h"
 #include "tools/run_command.h"
 #include "tools/summary_report.h"
 #include "tools/validate.h"
@@ -39,6 +42,7 @@ Commands:
   chrome LOGDIR     convert the newest profile to Chrome trace JSON (Perfetto, chrome://tracing)
   validate LOGDIR   check everything under LOGDIR against the rules TensorBoard relies on
   run -- CMD ARGS   run a program with capture on (TBPROF=1), then summarize what it wrote
+  align LOGDIR      copy a multi-rank session with every rank on rank 0's clock
 
 Run 'tbprof <command> --help' for a command's options.
 Exit status: 0 success, 1 failure or violations found, 2 usage error ('run': the program's).
@@ -46,6 +50,7 @@ Exit status: 0 success, 1 failure or violations found, 2 usage error ('run': the
 
 constexpr std::string_view kSummaryHelp =
     R"(Usage: tbprof summary LOGDIR [--json] [--top N] [--run R] [--session S]
+                      [--ranks] [--collective TYPE]
 
 Summarizes the newest profile session found under LOGDIR (any run:
 <run>/plugins/profile/<session>/<host>.xplane.pb) and lists the event files.
@@ -54,6 +59,27 @@ LOGDIR may also be a session directory or one .xplane.pb file.
   --json        print JSON (format "tbprof.summary.v1", documented in docs/cli.md)
   --top N       show the N ops and N kernels with the most time (default 20)
   --run R       only sessions of run R ("." is the log directory itself)
+  --session S   the session named S instead of the newest
+  --ranks       only the cross-rank view (printed after the summary anyway when the session
+                holds several profiles, one per rank): per-rank step, busy and waiting
+                times, the slowest rank of each step and its lag, clock offsets
+  --collective TYPE  the op type (or annotation name) ranks wait in; default $TBPROF_COLLECTIVE,
+                else Allreduce
+)";
+
+constexpr std::string_view kAlignHelp =
+    R"(Usage: tbprof align LOGDIR [-o OUT] [--collective TYPE] [--run R] [--session S]
+
+Estimates each rank's clock offset to rank 0 in the newest profile session under LOGDIR (or
+the session directory LOGDIR) from the ends of the collective ops (else of the steps), and
+writes a copy of the session with the offsets applied and recorded in each profile (Task
+Environment stats tbprof_clock_offset_ns, tbprof_clock_offset_uncertainty_ns). The session
+itself is not changed.
+
+  -o OUT        the new session directory (default: <session>_aligned beside it; must not exist)
+  --collective TYPE  op type whose ends coincide on all ranks (default $TBPROF_COLLECTIVE, else
+                Allreduce)
+  --run R       only sessions of run R
   --session S   the session named S instead of the newest
 )";
 
@@ -190,6 +216,7 @@ class Cli {
     if (command == "chrome") return Chrome(args);
     if (command == "validate") return Validate(args);
     if (command == "run") return Run(args);
+    if (command == "align") return Align(args);
     io_.err << "tbprof: unknown command \"" << command << "\"\n\n" << kMainHelp;
     return kExitUsage;
   }
@@ -252,7 +279,8 @@ class Cli {
   int Summary(const std::vector<std::string>& args) {
     int exit = 0;
     std::optional<Args> parsed =
-        Parse(args, kSummaryHelp, {"--top", "--run", "--session"}, {"--json"}, 1, &exit);
+        Parse(args, kSummaryHelp, {"--top", "--run", "--session", "--collective"},
+              {"--json", "--ranks"}, 1, &exit);
     if (!parsed) return exit;
     int top = 20;
     if (auto it = parsed->values.find("--top"); it != parsed->values.end()) {
@@ -262,12 +290,64 @@ class Cli {
     }
     absl::StatusOr<SummaryReport> report = BuildReport(parsed->positional[0], *parsed);
     if (!report.ok()) return Fail(report.status());
-    io_.out << (parsed->switches.count("--json") ? FormatSummaryJson(*report, top)
-                                                 : FormatSummaryText(*report, top));
+    const bool json = parsed->switches.count("--json") > 0;
+    const bool ranks_only = parsed->switches.count("--ranks") > 0;
+    if (!ranks_only) {
+      io_.out << (json ? FormatSummaryJson(*report, top) : FormatSummaryText(*report, top));
+    }
+    if (ranks_only || (!json && report->profiles.size() > 1)) PrintRanks(*report, *parsed, json);
     for (const ProfileSummary& p : report->profiles) {
       if (p.host_events + p.device_events == 0) return kExitFailure;
     }
     return kExitOk;
+  }
+
+  static std::string CollectiveFlag(const Args& args) {
+    std::string collective(kDefaultCollective);
+    if (const char* env = std::getenv("TBPROF_COLLECTIVE"); env != nullptr && *env != '\0') {
+      collective = env;
+    }
+    if (auto it = args.values.find("--collective"); it != args.values.end()) {
+      collective = it->second;
+    }
+    return collective;
+  }
+
+  int Align(const std::vector<std::string>& args) {
+    int exit = 0;
+    std::optional<Args> parsed = Parse(
+        args, kAlignHelp, {"-o", "--output", "--collective", "--run", "--session"}, {}, 1, &exit);
+    if (!parsed) return exit;
+    absl::StatusOr<SummaryReport> report = BuildReport(parsed->positional[0], *parsed);
+    if (!report.ok()) return Fail(report.status());
+    std::vector<std::string> files;
+    for (const ProfileSummary& p : report->profiles) files.push_back(p.file);
+    std::string out = OutputFlag(*parsed);
+    if (out.empty()) {
+      std::string dir = report->session_dir;
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      out = dir + "_aligned";
+    }
+    RankReport ranks;
+    absl::Status s =
+        WriteAlignedSession(files, CollectiveFlag(*parsed), out, io_.err, io_.err_is_tty, &ranks);
+    if (!s.ok()) return Fail(s);
+    io_.out << "aligned " << ranks.ranks.size() << " profiles on " << ranks.anchors << " into "
+            << out << "\n";
+    io_.out << FormatRankReportText(ranks);
+    return kExitOk;
+  }
+
+  // The cross-rank view of the report's profiles (tools/rank_summary.h).
+  void PrintRanks(const SummaryReport& report, const Args& args, bool json) {
+    const std::string collective = CollectiveFlag(args);
+    std::vector<std::string> files;
+    for (const ProfileSummary& p : report.profiles) files.push_back(p.file);
+    std::vector<std::string> skipped;
+    RankReport ranks = SummarizeRankFiles(files, collective, io_.err, io_.err_is_tty, &skipped);
+    for (const std::string& s : skipped)
+      io_.err << "tbprof: left out of the rank view: " << s << "\n";
+    io_.out << (json ? FormatRankReportJson(ranks) : FormatRankReportText(ranks));
   }
 
   absl::StatusOr<SummaryReport> BuildReport(const std::string& logdir, const Args& args) {

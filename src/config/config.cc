@@ -175,6 +175,8 @@ absl::Status ParseConfig(const EnvLookup& lookup, Config* config) {
     }
   }
 
+  c.ranks = ReadRankEnvironment(lookup, &errors);
+
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
   *config = c;
   return absl::OkStatus();

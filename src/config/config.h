@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "src/ranks/rank_env.h"
 #include "tbprof/trace.h"
 
 namespace tbprof::internal {
@@ -32,6 +33,7 @@ struct Config {
   int64_t max_events = kDefaultMaxEvents;  // TBPROF_MAX_EVENTS
   GpuMode gpu = GpuMode::kAuto;            // TBPROF_GPU
   int port = 0;                            // TBPROF_PORT (0 = off); parsed and validated only
+  RankJob ranks;  // Launcher variables, TBPROF_RANK, TBPROF_WORLD_SIZE, TBPROF_SESSION
 };
 
 // Looks up one environment variable; nullopt when unset.

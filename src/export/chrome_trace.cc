@@ -271,6 +271,18 @@ class ChromeTraceEncoder {
     w_.Uint(e.correlation_id);
     w_.Raw(",\"stream\":");
     w_.Int(e.stream_id);
+    if (e.graph_id != 0) {
+      w_.Raw(",\"cuda_graph_id\":");
+      w_.Uint(e.graph_id);
+    }
+    if (e.graph_orig_id != 0) {
+      w_.Raw(",\"cuda_graph_orig_id\":");
+      w_.Uint(e.graph_orig_id);
+    }
+    if (e.graph_node_id != 0) {
+      w_.Raw(",\"cuda_graph_node_id\":");
+      w_.Uint(e.graph_node_id);
+    }
     if (e.op_index >= 0 && static_cast<size_t>(e.op_index) < trace_.ops.size()) {
       const OpInfo& op = trace_.ops[e.op_index];
       w_.Raw(",\"tf_op\":\"");

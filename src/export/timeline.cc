@@ -143,6 +143,61 @@ uint32_t LineTypeOf(const DeviceEvent& e) {
   return 0;
 }
 
+// Splits every stream line of `plane` whose events overlap into lanes: an event goes to the first
+// lane (the line itself, then extra lines) whose last event ends no later than it starts. The
+// events of a line are sorted by start (longer first); each lane keeps that order.
+void SplitOverlappingStreams(TimelinePlane& plane) {
+  bool any = false;
+  std::vector<int64_t> lane_end;
+  std::vector<uint32_t> lane_of;
+  for (const TimelineLine& line : plane.lines) {
+    if (line.overhead) continue;
+    lane_end.clear();
+    for (uint32_t i = line.begin; i < line.end; ++i) {
+      const TimelineEvent& e = plane.events[i];
+      size_t lane = 0;
+      while (lane < lane_end.size() && lane_end[lane] > e.start_ns) ++lane;
+      if (lane == lane_end.size()) lane_end.push_back(e.end_ns);
+      lane_end[lane] = std::max(lane_end[lane], e.end_ns);
+      if (lane > 0) any = true;
+    }
+  }
+  if (!any) return;
+  std::vector<TimelineEvent> events;
+  events.reserve(plane.events.size());
+  std::vector<TimelineLine> lines;
+  lines.reserve(plane.lines.size() + 1);
+  for (const TimelineLine& line : plane.lines) {
+    lane_end.clear();
+    lane_of.assign(line.end - line.begin, 0);
+    for (uint32_t i = line.begin; i < line.end && !line.overhead; ++i) {
+      const TimelineEvent& e = plane.events[i];
+      size_t lane = 0;
+      while (lane < lane_end.size() && lane_end[lane] > e.start_ns) ++lane;
+      if (lane == lane_end.size()) lane_end.push_back(e.end_ns);
+      lane_end[lane] = std::max(lane_end[lane], e.end_ns);
+      lane_of[i - line.begin] = static_cast<uint32_t>(lane);
+    }
+    const size_t lanes = std::max<size_t>(1, lane_end.size());
+    for (size_t lane = 0; lane < lanes; ++lane) {
+      TimelineLine l = line;
+      l.lane = static_cast<uint32_t>(lane);
+      l.begin = static_cast<uint32_t>(events.size());
+      for (uint32_t i = line.begin; i < line.end; ++i) {
+        if (lane_of[i - line.begin] == lane) events.push_back(plane.events[i]);
+      }
+      l.end = static_cast<uint32_t>(events.size());
+      if (lane > 0) {
+        l.name.append(" overlap ");
+        AppendInt(&l.name, static_cast<int64_t>(lane));
+      }
+      lines.push_back(std::move(l));
+    }
+  }
+  plane.events = std::move(events);
+  plane.lines = std::move(lines);
+}
+
 void BuildHostPlane(const Trace& trace, Timeline& tl, std::vector<int64_t>& stack) {
   TimelinePlane& plane = tl.host;
   size_t total = 0;
@@ -287,13 +342,19 @@ void BuildDevicePlanes(const Trace& trace, Timeline& tl, std::vector<int64_t>& s
   for (TimelinePlane& plane : tl.devices) {
     std::string plane_name = "/device:GPU:";
     AppendInt(&plane_name, plane.device_ordinal);
-    // The overhead line takes an id above every stream id of its plane.
+    SplitOverlappingStreams(plane);
+    // The overhead line takes an id above every stream id of its plane, the extra lines of
+    // overlapping events the ones after it.
     int64_t max_stream = -1;
     for (const TimelineLine& l : plane.lines) {
-      if (!l.overhead && !IsReservedLineId(l.id)) max_stream = std::max(max_stream, l.id);
+      if (!l.overhead && l.lane == 0 && !IsReservedLineId(l.id)) {
+        max_stream = std::max(max_stream, l.id);
+      }
     }
+    int64_t next_id = max_stream + 2;
     for (TimelineLine& l : plane.lines) {
       if (l.overhead) l.id = max_stream + 1;
+      if (l.lane > 0) l.id = next_id++;
     }
     for (TimelineLine& l : plane.lines) {
       Repairs repairs;

@@ -5,6 +5,12 @@
 // Rules it enforces (spec §2, §3.2, §7):
 // * one host line per ThreadTrack, id = tid; one device line per (GPU, stream), id = stream
 //   id, plus a "CUPTI overhead" line per GPU that has overhead events;
+// * device events of one stream that overlap in time (kernels launched with programmatic
+//   dependent launch start before the previous one ends) keep their true start and duration:
+//   an event that overlaps one already on the stream's line goes to the first extra line of
+//   that stream ("Stream #7(Kernel) overlap 1", ...) where it overlaps nothing, since neither
+//   xprof's trace viewer nor Perfetto shows partly overlapping events of one line correctly (the
+//   first nests them, the second cuts them); extra lines take ids above every stream id;
 // * line ids unique per plane and outside xprof's derived-line range (remapped with a warning);
 // * events of a line sorted by start, longer first on equal starts; an event that ends before
 //   it starts gets zero duration; an event that partially overlaps its enclosing event is
@@ -52,6 +58,7 @@ struct TimelineLine {
   // any remapping of `id`).
   int64_t source = 0;
   bool overhead = false;  // Device line of CUPTI overhead events.
+  uint32_t lane = 0;      // > 0: extra line `lane` of stream `source` (overlapping events).
   uint32_t begin = 0;     // Events are plane.events[begin, end).
   uint32_t end = 0;
 };

@@ -71,6 +71,12 @@ enum Stat : uint8_t {
   kComputeCapMinor,
   kProfileStartTime,
   kProfileStopTime,
+  kCudaGraphId,
+  kCudaGraphOrigId,
+  kCudaGraphNodeId,
+  kRank,
+  kWorldSize,
+  kLineTimeBase,
   kProducerType,
   kProducerId,
   kConsumerType,
@@ -96,6 +102,12 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "compute_cap_minor",
     "profile_start_time",
     "profile_stop_time",
+    "cuda_graph_id",  // xprof's names for the graph ids.
+    "cuda_graph_orig_id",
+    "cuda_graph_node_id",  // tbprof's: xprof has no stat for the node.
+    "tbprof_rank",
+    "tbprof_world_size",
+    "tbprof_line_time_base_ns",
     "_pt",
     "_p",
     "_ct",
@@ -254,6 +266,17 @@ struct PlanePlan {
   }
 };
 
+// Line timestamps of a rank of a multi-process job count from 00:00 UTC of the capture's day
+// (CLOCK_REALTIME), a base every rank computes on its own: the ranks' files then share one time
+// base (xprof aligns the steps of several hosts by time overlap), and times stay far below the
+// int64/uint64 picosecond range the consumer converts them to. 0 (times from the capture start)
+// otherwise. Recorded as the Task Environment stat tbprof_line_time_base_ns.
+constexpr int64_t kDayNs = int64_t{86400} * 1'000'000'000;
+int64_t LineTimeShiftNs(const Trace& trace) {
+  if (trace.rank < 0 || trace.start_walltime_ns <= 0) return 0;
+  return trace.start_walltime_ns % kDayNs;
+}
+
 int64_t LineOrigin(const TimelinePlane& plane, const TimelineLine& line) {
   return line.begin < line.end ? plane.events[line.begin].start_ns : 0;
 }
@@ -332,6 +355,9 @@ inline void DeviceEventBody(S& s, uint32_t meta_id, int64_t offset_ps, int64_t d
   const Stat details_stat = DetailsStat(e.kind);
   if (details_stat != kNumStats) StrStat(s, xevent::kStats, ids[details_stat], details);
   if (!tf_op.empty()) StrStat(s, xevent::kStats, ids[kTfOp], tf_op);
+  if (e.graph_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphId], e.graph_id);
+  if (e.graph_orig_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphOrigId], e.graph_orig_id);
+  if (e.graph_node_id != 0) UintStat(s, xevent::kStats, ids[kCudaGraphNodeId], e.graph_node_id);
 }
 
 // Appends "k:v" text with std::to_chars.
@@ -464,7 +490,7 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
     const std::vector<HostEvent>& src = trace.threads[line.source].events;
     const int64_t origin = LineOrigin(tl, line);
     SizeSink s;
-    LineHeader(s, line, origin);
+    LineHeader(s, line, origin + LineTimeShiftNs(trace));
     LineTrailer(s, LineDurationPs(tl, line));
     uint64_t size = s.size();
     for (uint32_t i = line.begin; i < line.end; ++i) {
@@ -524,7 +550,7 @@ void PlanDevicePlane(const Trace& trace, TimelinePlane& tl, const std::vector<st
   for (const TimelineLine& line : tl.lines) {
     const int64_t origin = LineOrigin(tl, line);
     SizeSink s;
-    LineHeader(s, line, origin);
+    LineHeader(s, line, origin + LineTimeShiftNs(trace));
     LineTrailer(s, LineDurationPs(tl, line));
     uint64_t size = s.size();
     for (uint32_t i = line.begin; i < line.end; ++i) {
@@ -542,6 +568,9 @@ void PlanDevicePlane(const Trace& trace, TimelinePlane& tl, const std::vector<st
       }
       if (DetailsStat(e.kind) != kNumStats) p.used[DetailsStat(e.kind)] = true;
       if (!tf_op.empty()) p.used[kTfOp] = true;
+      if (e.graph_id != 0) p.used[kCudaGraphId] = true;
+      if (e.graph_orig_id != 0) p.used[kCudaGraphOrigId] = true;
+      if (e.graph_node_id != 0) p.used[kCudaGraphNodeId] = true;
       SizeSink es;
       DeviceEventBody(es, meta_id, (te.start_ns - origin) * 1000, (te.end_ns - te.start_ns) * 1000,
                       e, details, tf_op, kSizingIds);
@@ -566,6 +595,16 @@ void PlanTaskEnvironment(const Trace& trace, int64_t id, PlanePlan& p) {
   p.stats.push_back(PlaneStat::Uint(kProfileStartTime, start));
   p.stats.push_back(
       PlaneStat::Uint(kProfileStopTime, static_cast<uint64_t>(std::max<int64_t>(stop_ns, 0))));
+  // A rank of a multi-process job (src/ranks): which one, so that tools need not parse names.
+  if (trace.rank >= 0) {
+    p.stats.push_back(PlaneStat::Int(kRank, trace.rank));
+    if (trace.world_size > 0) p.stats.push_back(PlaneStat::Int(kWorldSize, trace.world_size));
+    // The CLOCK_REALTIME of line timestamp 0 (see LineTimeShiftNs).
+    if (LineTimeShiftNs(trace) != 0) {
+      p.stats.push_back(
+          PlaneStat::Int(kLineTimeBase, trace.start_walltime_ns - LineTimeShiftNs(trace)));
+    }
+  }
   FinishPlan(p);
 }
 
@@ -628,6 +667,8 @@ class XSpaceEncoder {
       }
     }
     hostname_ = trace_.hostname.empty() ? std::string("localhost") : ToValidUtf8(trace_.hostname);
+    // "node3 rank 5": what TensorBoard's overview lists as the host of a rank's file.
+    if (trace_.rank >= 0) hostname_ += " rank " + std::to_string(trace_.rank);
   }
 
   template <typename S>
@@ -653,7 +694,7 @@ class XSpaceEncoder {
       const TimelineLine& line = tl.lines[li];
       const int64_t origin = LineOrigin(tl, line);
       MessageHeader(w, xplane::kLines, p.line_sizes[li]);
-      LineHeader(w, line, origin);
+      LineHeader(w, line, origin + LineTimeShiftNs(trace_));
       for (uint32_t i = line.begin; i < line.end; ++i) {
         const TimelineEvent& te = tl.events[i];
         const int64_t offset_ps = (te.start_ns - origin) * 1000;

@@ -15,7 +15,8 @@ namespace tbprof::internal {
 // output is sized once and written in place, about 15 bytes per typical host event).
 //
 // Planes, in order: "/host:CPU" (id 49, one line per ThreadTrack, id = tid), one
-// "/device:GPU:<n>" per ordinal (id n; a line per stream "Stream #<id>(<types>)" plus
+// "/device:GPU:<n>" per ordinal (id n; a line per stream "Stream #<id>(<types>)", extra lines
+// "Stream #<id>(<types>) overlap <k>" for events that overlap others of the stream, plus
 // "CUPTI overhead"), "Task Environment" (profile_start_time / profile_stop_time). Each line's
 // timestamp_ns is its first event's start, relative to the trace start. Input that breaks the
 // line rules (unsorted, partially overlapping or inverted events, duplicate or reserved line

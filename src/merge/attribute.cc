@@ -28,7 +28,11 @@ AttributionResult AttributeDeviceEvents(Trace* trace) {
   }
   for (DeviceEvent& event : trace->device_events) {
     event.op_index = -1;
-    if (event.correlation_id != 0) {
+    if (event.graph_op_index >= 0 &&
+        static_cast<size_t>(event.graph_op_index) < trace->ops.size()) {
+      // Replayed from a CUDA graph: the op that captured the node, not the one that replayed it.
+      event.op_index = event.graph_op_index;
+    } else if (event.correlation_id != 0) {
       auto it = op_of_correlation.find(event.correlation_id);
       if (it != op_of_correlation.end()) event.op_index = it->second;
     }

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "src/ranks/rank_env.h"
 #include "src/trace/trace_data.h"
 
 namespace tbprof::internal {
@@ -20,6 +21,7 @@ struct ExportTarget {
   std::string logdir;   // Log directory.
   std::string run_dir;  // <logdir>/[<run>]: the TensorBoard run directory.
   bool graph = true;    // TraceOptions::graph: write the traced graph and its step stats.
+  RankJob job;          // Multi-process job: the shared session every rank writes into.
 };
 
 // Stage 2: derived data after collection: the merge step (MergeTrace: device events -> ops,
@@ -30,6 +32,8 @@ void FinalizeCollectedTrace(Trace* trace);
 // (local time; "_1", "_2"... appended when it exists: an existing session directory is never
 // reused) and writes <host>.trace.json.gz then <host>.xplane.pb into it, each atomically. On
 // failure the new directory is removed again. Returns the session directory.
+// A rank of a multi-process job (target.job) instead joins the session directory all ranks share
+// (src/ranks/shared_session.h), which is never removed.
 // Errors: those of MakeDirs / WriteFileAtomically (PermissionDenied, NotFound, ...), Internal
 // when the JSON cannot be compressed.
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target);
@@ -42,7 +46,8 @@ absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const Export
 // for an empty name.
 absl::Status WriteEventFile(const Trace& trace, const ExportTarget& target);
 
-// "<host>" as used in file names: the trace's hostname with ':' and '/' replaced by '_'.
+// "<host>" as used in file names: the trace's hostname with ':' and '/' replaced by '_';
+// "<host>_rank<N>" for a rank of a multi-process job (src/ranks/rank_env.h, RankFileStem).
 std::string HostFileStem(const Trace& trace);
 
 }  // namespace tbprof::internal

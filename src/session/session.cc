@@ -40,6 +40,7 @@ absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options
   }
   s.graph = options.graph;
   s.profiler = options.profiler;
+  s.job = config.ranks;
   return s;
 }
 
@@ -103,6 +104,8 @@ absl::Status Session::Collect() {
   StopRecording();
   trace_ = Trace();
   trace_.hostname = Hostname();
+  trace_.rank = options_.job.rank;
+  trace_.world_size = options_.job.world_size;
   absl::Status host = CollectHostTrace(&trace_);
   if (host.ok()) {
     nvtx::CollectNvtx(&trace_);
@@ -143,6 +146,7 @@ absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
   target.logdir = std::string(logdir);
   target.run_dir = run.empty() ? target.logdir : JoinPath(target.logdir, run);
   target.graph = options_.graph;
+  target.job = options_.job;
 
   ExportInfo info;
   info.name = target.name;

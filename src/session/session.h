@@ -38,6 +38,7 @@ struct SessionOptions {
   GpuMode gpu = GpuMode::kAuto;
   bool graph = true;
   bool profiler = true;
+  RankJob job;  // This process's rank and shared session (Config::ranks).
 };
 
 // Resolves TraceOptions over a config (the environment): each unset option takes the config's

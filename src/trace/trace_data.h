@@ -87,6 +87,14 @@ struct DeviceEvent {
   uint64_t bytes = 0;                             // kMemcpy / kMemset.
   int32_t dst_device_id = -1;                     // kMemcpy peer-to-peer.
   bool async = true;
+  // Work launched by a CUDA graph: CUPTI's graph id and graph node id (0 when not from a graph).
+  uint32_t graph_id = 0;
+  uint64_t graph_node_id = 0;
+  // The graph the launching graph was instantiated or cloned from, when known and different.
+  uint32_t graph_orig_id = 0;
+  // Index into Trace::ops of the op whose scope captured or built the graph node, -1 = unknown
+  // (set by the device source; the merge step prefers it over the graph launch's op).
+  int32_t graph_op_index = -1;
 };
 
 // What xprof shows on the device plane and in the run environment (spec §3.4).
@@ -141,6 +149,9 @@ struct StepInfo {
 
 struct Trace {
   std::string hostname;
+  // A process of a multi-process job (src/ranks): its rank and the job's size; -1 / 0 otherwise.
+  int64_t rank = -1;
+  int64_t world_size = 0;
   int64_t start_ns = 0;            // Host clock at session start (absolute, CLOCK_MONOTONIC ns).
   int64_t duration_ns = 0;         // Session length.
   int64_t start_walltime_ns = 0;   // CLOCK_REALTIME ns since epoch at session start.

@@ -6,12 +6,14 @@
 #define TBPROF_TESTS_FAKES_FAKE_DEVICE_SOURCE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "cupti/clock_sync.h"
+#include "cupti/graph_nodes.h"
 #include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
 #include "tests/fakes/cupti_activity_builder.h"
@@ -41,11 +43,25 @@ struct FakeDeviceSourceConfig {
   absl::flat_hash_map<uint32_t, int64_t> launch_tids;
   // Cap on kept records (like DeviceSourceOptions::max_buffer_bytes for the real source).
   size_t max_records = SIZE_MAX;
+  // What CUPTI's graph resource callbacks taught, shared by the sessions of one "process" (the
+  // real tracer keeps it for the process). Null: the source keeps its own.
+  std::shared_ptr<internal::cupti::GraphNodeRegistry> graphs;
 };
+
+// Fake CUDA graph handles: the id CUPTI would report for the handle is kept in its bits, and
+// FakeGraphIdFunctions() reads it back, standing in for cuptiGetGraphNodeId / cuptiGetGraphId.
+CUgraphNode FakeGraphNode(uint64_t node_id);
+CUgraph FakeGraph(uint32_t graph_id);
+internal::cupti::GraphIdFunctions FakeGraphIdFunctions();
+// The CUpti_GraphData of a GRAPHNODE_CREATED / GRAPHNODE_CLONED / GRAPH_CLONED callback.
+CUpti_GraphData MakeGraphNodeCreated(uint32_t graph_id, uint64_t node_id);
+CUpti_GraphData MakeGraphNodeCloned(uint32_t graph_id, uint64_t node_id, uint32_t original_graph,
+                                    uint64_t original_node);
+CUpti_GraphData MakeGraphCloned(uint32_t graph_id, uint32_t original_graph);
 
 class FakeDeviceSource final : public internal::DeviceSource {
  public:
-  explicit FakeDeviceSource(FakeDeviceSourceConfig config) : config_(std::move(config)) {}
+  explicit FakeDeviceSource(FakeDeviceSourceConfig config);
 
   absl::Status Start(const internal::DeviceSourceOptions& options) override;
   absl::Status Stop() override;
@@ -56,12 +72,19 @@ class FakeDeviceSource final : public internal::DeviceSource {
   // A buffer CUPTI "completes" now (e.g. built inside the test's OpScope with real timestamps).
   void AddBuffer(ActivityBuffer buffer) { config_.buffers.push_back(std::move(buffer)); }
 
+  // A CUPTI resource callback about a CUDA graph (cbid of CUPTI_CB_DOMAIN_RESOURCE, `data` its
+  // CUpti_GraphData), delivered now on the calling thread as CUPTI delivers it inside the call
+  // that captures, adds or clones: it goes through the real callback handling with the calling
+  // thread's id and the host clock, as in the real tracer.
+  void GraphCallback(CUpti_CallbackId cbid, const CUpti_GraphData& data);
+
   int start_calls() const { return start_calls_; }
   int stop_calls() const { return stop_calls_; }
 
  private:
   FakeDeviceSourceConfig config_;
   internal::DeviceSourceOptions options_;
+  std::shared_ptr<internal::cupti::GraphNodeRegistry> graphs_;
   bool started_ = false;
   bool collected_ = false;
   int start_calls_ = 0;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -111,6 +112,8 @@ TEST_F(GpuTraceTest, NLaunchesGiveNKernelEventsEachLinkedToItsLaunch) {
     EXPECT_GT(k->end_ns, k->start_ns);
   }
   EXPECT_EQ(correlations.size(), static_cast<size_t>(kN));
+  std::printf("gpu-check: launches=%d kernels=%zu linked=%zu\n", kN, kernels.size(),
+              correlations.size());
   for (const std::string& w : t.warnings) ADD_FAILURE() << "warning: " << w;
   ASSERT_FALSE(t.devices.empty());
   EXPECT_FALSE(t.devices[0].name.empty());
@@ -138,10 +141,13 @@ TEST_F(GpuTraceTest, KernelDurationsAgreeWithCudaEventsWithinFivePercent) {
   });
   const auto kernels = Kernels(t, "SpinKernel");
   ASSERT_EQ(kernels.size(), static_cast<size_t>(kN));
+  double worst_pct = 0;
   for (int i = 0; i < kN; ++i) {
     const double traced_ms = (kernels[i]->end_ns - kernels[i]->start_ns) / 1e6;
     EXPECT_NEAR(traced_ms, event_ms[i], 0.05 * event_ms[i]) << "kernel " << i;
+    worst_pct = std::max(worst_pct, 100.0 * std::fabs(traced_ms - event_ms[i]) / event_ms[i]);
   }
+  std::printf("gpu-check: duration_vs_cuda_events_max_pct=%.2f\n", worst_pct);
 }
 
 TEST_F(GpuTraceTest, CopyAndMemsetByteCountsAreExact) {
@@ -166,6 +172,9 @@ TEST_F(GpuTraceTest, CopyAndMemsetByteCountsAreExact) {
                         {MemcpyKind::kHtoD, kH2D}, {MemcpyKind::kDtoH, kD2H},
                         {MemcpyKind::kDtoD, kD2D}}));
   EXPECT_EQ(memset_bytes, kSet);
+  std::printf("gpu-check: copies=%zu h2d_bytes=%llu memset_bytes=%llu\n", copies.size(),
+              copies.empty() ? 0ull : static_cast<unsigned long long>(copies[0].second),
+              static_cast<unsigned long long>(memset_bytes));
 }
 
 TEST_F(GpuTraceTest, SeveralStreamsAreKeptApart) {

@@ -9,7 +9,20 @@
 // decoding, event building, merge and export, and the profile is written to
 // LOGDIR.
 //
-//   replay_gpu_profile LOGDIR [--check] [--clock=host|realtime]
+//   replay_gpu_profile LOGDIR [--check] [--clock=host|realtime] [--graph] [--overlap]
+//
+// --overlap (with --graph): dense_2/Softmax's node is launched with
+// programmatic dependent launch: at replay its kernel starts halfway through
+// dense_2/BiasAdd's on the same stream, and both keep their durations (the
+// later one on an extra line of the stream).
+//
+// --graph: the forward pass is captured once into a CUDA graph before the first
+// step (each op's launch becomes a graph node: the fake gets CUPTI's
+// GRAPHNODE_CREATED callback inside the op, then GRAPHNODE_CLONED for each node
+// when the graph is instantiated) and every step replays it with one
+// cudaGraphLaunch inside op "model/Replay": the kernels and copies then carry
+// the launch's correlation id and the executable graph's node ids, and must
+// still show the op that captured them.
 //
 // --clock=host (default): records are stamped on tbprof's host clock, as CUPTI
 // does once tbprof registered its timestamp callback. --clock=realtime: records
@@ -27,6 +40,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -34,14 +48,15 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cupti/clock_sync.h"
-#include "src/trace/device_source.h"
 #include "src/session/session.h"
+#include "src/trace/device_source.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
 #include "tensorflow/profiler/xplane.pb.h"
@@ -109,7 +124,8 @@ struct KernelSpec {
 
 // What one replayed call put on the device, for --check and the summary.
 struct Replayed {
-  std::string op;  // "dense_1/MatMul:MatMul".
+  std::string op;         // "dense_1/MatMul:MatMul".
+  std::string launch_op;  // The op whose scope holds the launch call (the same, or the replay).
   std::string api;
   bool kernel = false;
   const KernelSpec *spec = nullptr;
@@ -126,12 +142,67 @@ class FakeRuntime {
  public:
   explicit FakeRuntime(FakeDeviceSource *cupti) : cupti_(cupti) {}
 
-  void LaunchKernel(std::string_view op, const KernelSpec &k) {
+  // Stream capture: launches become nodes of graph kGraphId, nothing runs.
+  void BeginCapture() { capturing_ = true; }
+  // cudaStreamEndCapture + cudaGraphInstantiate: every node is cloned into the
+  // executable graph (node id + kExecNodeOffset).
+  void EndCaptureAndInstantiate() {
+    capturing_ = false;
+    for (const Captured &c : captured_) {
+      cupti_->GraphCallback(
+          CUPTI_CBID_RESOURCE_GRAPHNODE_CLONED,
+          MakeGraphNodeCloned(kGraphId, c.node + kExecNodeOffset, kGraphId, c.node));
+    }
+  }
+  // cudaGraphLaunch inside `launch_op`: one API record, then every captured
+  // node runs in capture order with the launch's correlation id.
+  void GraphLaunch(const std::string &launch_op) {
     const uint32_t corr = next_correlation_++;
-    const auto [begin, end] = ApiCall(3'000);
-    const uint64_t start = DeviceStart(end);
-    const uint64_t stop = start + k.duration_ns;
-    device_free_ns_ = stop;
+    const auto [begin, end] = ApiCall(2'500);
+    const uint32_t tid = ThreadId();
+    ActivityBufferBuilder b;
+    b.Add(MakeApi(CUPTI_ACTIVITY_KIND_RUNTIME, CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_v10000,
+                  begin, end, tid, corr));
+    uint64_t previous_start = 0;
+    for (const Captured &c : captured_) {
+      uint64_t start = DeviceStart(end);
+      if (c.op == overlap_op_ && previous_start != 0) {
+        start = previous_start + (device_free_ns_ - previous_start) / 2;
+      }
+      previous_start = start;
+      const uint64_t stop = start + (c.spec != nullptr ? c.spec->duration_ns : c.duration_ns);
+      device_free_ns_ = std::max(device_free_ns_, stop);
+      const uint64_t node = c.node + kExecNodeOffset;
+      if (c.spec != nullptr) {
+        CUpti_ActivityKernel10 kernel = KernelRecord(*c.spec, start, stop, corr);
+        kernel.graphId = kGraphId;
+        kernel.graphNodeId = node;
+        b.Add(kernel);
+      } else {
+        CUpti_ActivityMemcpy6 copy =
+            MakeMemcpy(c.copy_kind, c.bytes, start, stop, corr, 0, kCopyStream, /*async=*/true);
+        copy.graphId = kGraphId;
+        copy.graphNodeId = node;
+        b.Add(copy);
+      }
+      Replayed r;
+      r.op = c.op;
+      r.launch_op = launch_op;
+      r.api = "cudaGraphLaunch";
+      r.kernel = c.spec != nullptr;
+      r.spec = c.spec;
+      r.copy_kind = c.copy_kind;
+      r.bytes = c.bytes;
+      r.start_ns = start;
+      r.end_ns = stop;
+      r.tid = tid;
+      replayed_[{corr, node}] = std::move(r);
+    }
+    cupti_->AddBuffer(b.Build());
+  }
+
+  static CUpti_ActivityKernel10 KernelRecord(const KernelSpec &k, uint64_t start, uint64_t stop,
+                                             uint32_t corr) {
     CUpti_ActivityKernel10 kernel = MakeKernel(k.name, start, stop, corr, 0, kComputeStream);
     kernel.gridX = k.grid[0];
     kernel.gridY = k.grid[1];
@@ -142,6 +213,24 @@ class FakeRuntime {
     kernel.registersPerThread = k.registers;
     kernel.staticSharedMemory = k.static_shared;
     kernel.dynamicSharedMemory = k.dynamic_shared;
+    return kernel;
+  }
+
+  // In graph replays, the node captured in `op` starts halfway through the
+  // node before it (programmatic dependent launch) instead of after it.
+  void OverlapNodeOf(std::string op) { overlap_op_ = std::move(op); }
+
+  void LaunchKernel(std::string_view op, const KernelSpec &k) {
+    if (capturing_) {
+      Capture(op, &k, CUPTI_ACTIVITY_MEMCPY_KIND_UNKNOWN, 0, 0);
+      return;
+    }
+    const uint32_t corr = next_correlation_++;
+    const auto [begin, end] = ApiCall(3'000);
+    const uint64_t start = DeviceStart(end);
+    const uint64_t stop = start + k.duration_ns;
+    device_free_ns_ = stop;
+    const CUpti_ActivityKernel10 kernel = KernelRecord(k, start, stop, corr);
     const uint32_t tid = ThreadId();
     cupti_->AddBuffer(
         ActivityBufferBuilder()
@@ -151,17 +240,22 @@ class FakeRuntime {
             .Build());
     Replayed r;
     r.op = std::string(op);
+    r.launch_op = r.op;
     r.api = "cudaLaunchKernel";
     r.kernel = true;
     r.spec = &k;
     r.start_ns = start;
     r.end_ns = stop;
     r.tid = tid;
-    replayed_[corr] = std::move(r);
+    replayed_[{corr, 0}] = std::move(r);
   }
 
   void MemcpyAsync(std::string_view op, CUpti_ActivityMemcpyKind kind, uint64_t bytes,
                    uint64_t duration_ns) {
+    if (capturing_) {
+      Capture(op, nullptr, kind, bytes, duration_ns);
+      return;
+    }
     const uint32_t corr = next_correlation_++;
     const auto [begin, end] = ApiCall(2'000);
     const uint64_t start = DeviceStart(end);
@@ -177,13 +271,14 @@ class FakeRuntime {
             .Build());
     Replayed r;
     r.op = std::string(op);
+    r.launch_op = r.op;
     r.api = "cudaMemcpyAsync";
     r.copy_kind = kind;
     r.bytes = bytes;
     r.start_ns = start;
     r.end_ns = stop;
     r.tid = tid;
-    replayed_[corr] = std::move(r);
+    replayed_[{corr, 0}] = std::move(r);
   }
 
   // CUPTI's own work (a buffer flush), on its overhead line.
@@ -203,9 +298,30 @@ class FakeRuntime {
     }
   }
 
-  const std::map<uint32_t, Replayed> &replayed() const { return replayed_; }
+  // By (correlation id, graph node id; 0 outside graphs).
+  const std::map<std::pair<uint64_t, uint64_t>, Replayed> &replayed() const { return replayed_; }
 
  private:
+  static constexpr uint32_t kGraphId = 3;
+  static constexpr uint64_t kExecNodeOffset = 1000;
+  struct Captured {
+    std::string op;
+    uint64_t node = 0;
+    const KernelSpec *spec = nullptr;  // Null: a copy.
+    CUpti_ActivityMemcpyKind copy_kind = CUPTI_ACTIVITY_MEMCPY_KIND_UNKNOWN;
+    uint64_t bytes = 0;
+    uint64_t duration_ns = 0;
+  };
+  // The call made under capture: CUPTI reports the new node on this thread.
+  void Capture(std::string_view op, const KernelSpec *spec, CUpti_ActivityMemcpyKind kind,
+               uint64_t bytes, uint64_t duration_ns) {
+    ApiCall(1'500);
+    const uint64_t node = 11 + captured_.size();
+    cupti_->GraphCallback(CUPTI_CBID_RESOURCE_GRAPHNODE_CREATED,
+                          MakeGraphNodeCreated(kGraphId, node));
+    captured_.push_back({std::string(op), node, spec, kind, bytes, duration_ns});
+  }
+
   // The API call itself: [begin, end] on the host clock, read now.
   std::pair<uint64_t, uint64_t> ApiCall(int64_t cost_ns) {
     const auto begin = static_cast<uint64_t>(g_record_clock());
@@ -220,7 +336,10 @@ class FakeRuntime {
   FakeDeviceSource *cupti_;
   uint32_t next_correlation_ = 1001;
   uint64_t device_free_ns_ = 0;
-  std::map<uint32_t, Replayed> replayed_;
+  std::map<std::pair<uint64_t, uint64_t>, Replayed> replayed_;
+  bool capturing_ = false;
+  std::vector<Captured> captured_;
+  std::string overlap_op_;
 };
 
 const KernelSpec kGemm1 = {"sm90_xmma_gemm_f32f32_tf32f32_f32_nn_n_tilesize128x128x32_cublas",
@@ -255,6 +374,8 @@ void Op(const char *name, const char *type, const std::string &scope, Call call)
   call(scope + "/" + name + ":" + type);
   Spin(4'000);
 }
+
+bool g_overlap = false;
 
 void ForwardPass(FakeRuntime &cuda) {
   {
@@ -346,7 +467,8 @@ std::string KernelDetails(const KernelSpec &k) {
   return s.str();
 }
 
-int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &replayed) {
+int CheckXSpace(const std::string &path,
+                const std::map<std::pair<uint64_t, uint64_t>, Replayed> &replayed) {
   Checks c;
   std::ifstream in(path, std::ios::binary);
   tensorflow::profiler::XSpace space;
@@ -402,9 +524,11 @@ int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &rep
       launches[corr->uint64_value()] = std::move(l);
     }
   }
-  c.Expect(launches.size() == replayed.size(), "host plane has " + std::to_string(launches.size()) +
-                                                   " launches, replayed " +
-                                                   std::to_string(replayed.size()));
+  std::set<uint64_t> calls;
+  for (const auto &[key, r] : replayed) calls.insert(key.first);
+  c.Expect(launches.size() == calls.size(), "host plane has " + std::to_string(launches.size()) +
+                                                " launches, replayed " +
+                                                std::to_string(calls.size()));
 
   // Device side.
   size_t kernels = 0;
@@ -426,7 +550,9 @@ int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &rep
         continue;
       }
       const uint64_t id = corr->uint64_value();
-      auto r = replayed.find(static_cast<uint32_t>(id));
+      const auto *node_stat = gpu.Stat(e, "cuda_graph_node_id");
+      const uint64_t node = node_stat != nullptr ? node_stat->uint64_value() : 0;
+      auto r = replayed.find({id, node});
       if (!c.Expect(r != replayed.end(), "device event " + name + " has correlation id " +
                                              std::to_string(id) + " that was never replayed")) {
         continue;
@@ -444,8 +570,8 @@ int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &rep
       if (c.Expect(l != launches.end(), what + ": no host launch with that correlation id")) {
         c.Expect(l->second.name == want.api,
                  what + ": launched by " + l->second.name + ", replayed " + want.api);
-        c.Expect(l->second.op == want.op,
-                 what + ": the launch sits in op '" + l->second.op + "', expected " + want.op);
+        c.Expect(l->second.op == want.launch_op, what + ": the launch sits in op '" + l->second.op +
+                                                     "', expected " + want.launch_op);
         c.Expect(l->second.tid == want.tid, what + ": launch on thread " +
                                                 std::to_string(l->second.tid) + ", replayed on " +
                                                 std::to_string(want.tid));
@@ -461,7 +587,14 @@ int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &rep
         c.Expect(text.rfind(KernelDetails(*want.spec) + " occ_pct:", 0) == 0,
                  what + ": kernel_details '" + text + "', expected '" + KernelDetails(*want.spec) +
                      " occ_pct:...'");
-        c.Expect(line.id() == kComputeStream, what + ": on line " + std::to_string(line.id()));
+        c.Expect(line.id() == kComputeStream ||
+                     line.name().rfind("Stream #" + std::to_string(kComputeStream) + "(", 0) == 0,
+                 what + ": on line " + std::to_string(line.id()) + " '" + line.name() + "'");
+        if (node != 0) {
+          const auto *graph = gpu.Stat(e, "cuda_graph_id");
+          c.Expect(graph != nullptr && graph->uint64_value() != 0,
+                   what + ": graph node without cuda_graph_id");
+        }
       } else {
         ++copies;
         const auto *details = gpu.Stat(e, "memcpy_details");
@@ -534,21 +667,28 @@ int CheckXSpace(const std::string &path, const std::map<uint32_t, Replayed> &rep
 
 int Main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: %s LOGDIR [--check] [--clock=host|realtime]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s LOGDIR [--check] [--clock=host|realtime] [--graph] [--overlap]\n",
+                 argv[0]);
     return 2;
   }
   const std::string logdir = argv[1];
   bool check = false;
+  bool graph = false;
   for (int i = 2; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--check") {
       check = true;
+    } else if (arg == "--overlap") {
+      g_overlap = true;
+    } else if (arg == "--graph") {
+      graph = true;
     } else if (arg == "--clock=realtime") {
       g_record_clock = &RealtimeNs;
     } else if (arg != "--clock=host") {
       std::fprintf(stderr,
                    "unknown argument %s\nusage: %s LOGDIR [--check] "
-                   "[--clock=host|realtime]\n",
+                   "[--clock=host|realtime] [--graph] [--overlap]\n",
                    argv[i], argv[0]);
       return 2;
     }
@@ -572,10 +712,26 @@ int Main(int argc, char **argv) {
     std::fprintf(stderr, "session start failed: %s\n", s.ToString().c_str());
     return 1;
   }
+  if (g_overlap) cuda.OverlapNodeOf("dense_2/Softmax:Softmax");
+  if (graph) {
+    // Captured once, before the steps; replayed by every step.
+    cuda.BeginCapture();
+    ForwardPass(cuda);
+    cuda.EndCaptureAndInstantiate();
+  }
   for (int64_t step = 0; step < kSteps; ++step) {
     tbprof::StepScope s(step, "train");
     if (step == 0) cuda.Overhead(2'000);
-    ForwardPass(cuda);
+    if (graph) {
+      tbprof::NameScope model("model");
+      TBPROF_OP("Replay", "GraphLaunch", {}, {});
+      Spin(3'000);
+      cuda.GraphLaunch("model/Replay:GraphLaunch");
+      Spin(3'000);
+      cuda.Synchronize();
+    } else {
+      ForwardPass(cuda);
+    }
     Spin(20'000);  // Optimizer bookkeeping on the host.
   }
   absl::StatusOr<ExportInfo> info = session.Export("gpu_replay", kSteps - 1, logdir, "replay");

@@ -210,6 +210,26 @@ TEST(ChromeTraceTest, HostAndGpuTrace) {
                               "grid:128,1,1 block:256,1,1 occ_pct:50.0\"}}"));
 }
 
+// Overlapping kernels of one stream (programmatic dependent launch) keep their exact times:
+// the overlapping one is on an extra thread of the stream, so Perfetto neither nests nor cuts it.
+TEST(ChromeTraceTest, OverlappingKernelsOfOneStreamGoToAnExtraThread) {
+  Trace trace;
+  const NameId k = Intern(&trace, "pdl_kernel");
+  DeviceEvent first = testing::Kernel(k, 1000, 1, -1);
+  first.end_ns = 4000;
+  DeviceEvent second = testing::Kernel(k, 3000, 2, -1);
+  second.end_ns = 6000;
+  trace.device_events = {first, second};
+  const std::string json = EncodeChromeTraceJson(trace);
+  ExpectValidJson(json);
+  EXPECT_THAT(json, HasSubstr("\"tid\":7,\"name\":\"thread_name\",\"args\":{\"name\":\"Stream "
+                              "#7(Kernel)\"}"));
+  EXPECT_THAT(json, HasSubstr("\"tid\":9,\"name\":\"thread_name\",\"args\":{\"name\":\"Stream "
+                              "#7(Kernel) overlap 1\"}"));
+  EXPECT_THAT(json, HasSubstr("{\"ph\":\"X\",\"pid\":2,\"tid\":7,\"ts\":1,\"dur\":3,"));
+  EXPECT_THAT(json, HasSubstr("{\"ph\":\"X\",\"pid\":2,\"tid\":9,\"ts\":3,\"dur\":3,"));
+}
+
 TEST(ChromeTraceTest, SubMicrosecondTimesAndEscaping) {
   Trace trace;
   ThreadTrack t;

@@ -448,14 +448,17 @@ TEST(XPlaneWriterTest, OverlappingAndUnsortedInputIsRepairedWithWarning) {
   EXPECT_EQ(line.events(1).duration_ps(), 50'000);  // Clipped to a's end.
   EXPECT_EQ(EventName(host, line.events(2)), "c");
   EXPECT_EQ(line.events(2).duration_ps(), 0);
+  // Device events are not clipped: the overlapping kernel keeps its 60 ns on an extra line.
   const XPlane& gpu = *FindPlane(space, "/device:GPU:0");
-  EXPECT_EQ(gpu.lines(0).events(1).duration_ps(), 10'000);
+  ASSERT_EQ(gpu.lines_size(), 2);
+  EXPECT_EQ(gpu.lines(0).events_size(), 1);
+  EXPECT_EQ(gpu.lines(1).name(), "Stream #0(Kernel) overlap 1");
+  ASSERT_EQ(gpu.lines(1).events_size(), 1);
+  EXPECT_EQ(gpu.lines(1).events(0).duration_ps(), 60'000);
   EXPECT_THAT(space.warnings(),
               UnorderedElementsAre(HasSubstr("host thread 't' (tid 5): 1 event(s) ended before"),
                                    HasSubstr("host thread 't' (tid 5): 1 event(s) partially "
-                                             "overlapped"),
-                                   HasSubstr("/device:GPU:0 line 'Stream #0(Kernel)': 1 event(s) "
-                                             "partially overlapped")));
+                                             "overlapped")));
 }
 
 TEST(XPlaneWriterTest, ReservedAndDuplicateLineIdsAreRemapped) {
@@ -639,6 +642,60 @@ TEST(XPlaneWriterTest, RandomTracesAlwaysGiveValidFiles) {
     }
     EXPECT_EQ(device_out, device_events);
   }
+}
+
+}  // namespace
+}  // namespace tbprof::internal
+
+namespace tbprof::internal {
+namespace {
+
+// Kernels of one stream launched with programmatic dependent launch overlap. Each keeps its
+// exact start and duration: an overlapping one goes to an extra line of the stream, where it
+// overlaps nothing, and nothing is clipped.
+Trace OverlappingStream() {
+  Trace t;
+  const NameId k = Intern(&t, "pdl_kernel");
+  auto add = [&](int64_t stream, int64_t start, int64_t end, uint64_t corr) {
+    DeviceEvent e = testing::Kernel(k, start, corr, -1);
+    e.stream_id = stream;
+    e.end_ns = end;
+    t.device_events.push_back(e);
+  };
+  add(7, 1000, 4000, 1);  // Line 0.
+  add(7, 3000, 6000, 2);  // Starts before 1 ends: extra line 1.
+  add(7, 3500, 3800, 3);  // Inside both: extra line 2.
+  add(7, 6500, 7000, 4);  // After all: line 0.
+  add(2, 1000, 2000, 5);  // Another stream, no overlap.
+  t.devices.push_back(testing::H100(0));
+  return t;
+}
+
+TEST(XPlaneWriterTest, OverlappingKernelsOfOneStreamKeepExactTimesOnExtraLines) {
+  const Trace trace = OverlappingStream();
+  const XSpace space = Decode(EncodeXSpace(trace));
+  CheckSpaceInvariants(space);
+  const XPlane* gpu = FindPlane(space, "/device:GPU:0");
+  ASSERT_NE(gpu, nullptr);
+  using Interval = std::pair<int64_t, int64_t>;  // (start, duration) in ps.
+  std::map<std::string, std::vector<Interval>> lines;
+  std::set<int64_t> ids;
+  for (const XLine& line : gpu->lines()) {
+    ids.insert(line.id());
+    for (const XEvent& e : line.events()) {
+      lines[line.name()].push_back({line.timestamp_ns() * 1000 + e.offset_ps(), e.duration_ps()});
+    }
+  }
+  const std::map<std::string, std::vector<Interval>> expected = {
+      {"Stream #7(Kernel)", {{1'000'000, 3'000'000}, {6'500'000, 500'000}}},
+      {"Stream #7(Kernel) overlap 1", {{3'000'000, 3'000'000}}},
+      {"Stream #7(Kernel) overlap 2", {{3'500'000, 300'000}}},
+      {"Stream #2(Kernel)", {{1'000'000, 1'000'000}}},
+  };
+  EXPECT_EQ(lines, expected);
+  EXPECT_EQ(ids, (std::set<int64_t>{2, 7, 9, 10}));  // 8 is the overhead line's.
+  for (const std::string& w : space.warnings())
+    EXPECT_THAT(w, ::testing::Not(HasSubstr("clipped")));
 }
 
 }  // namespace
