@@ -123,7 +123,9 @@ constexpr std::string_view kRunHelp =
 
 Runs CMD (no shell) with TBPROF=1 and the given TBPROF_* variables, waits for it, then
 prints to stderr the summary of the profile it wrote. Exits with CMD's exit status
-(128+N when signal N ended it; 127 when CMD cannot be found).
+(128+N when signal N ended it; 127 when CMD cannot be found). NVTX_INJECTION64_PATH is set to
+tbprof's NVTX library (unless already set), so the NVTX ranges of any program are captured:
+a program that does not use tbprof itself is captured from its first NVTX call to its exit.
 
   --steps A:B   capture steps A to B (TBPROF_STEPS)
   --logdir D    where the program writes (TBPROF_LOGDIR; default ./tbprof_logs)
@@ -577,6 +579,7 @@ class Cli {
     if (parsed->rest.empty()) return Usage(kRunHelp, "missing the program to run after --");
     RunOptions options;
     options.argv = parsed->rest;
+    options.nvtx_library = FindNvtxInjectionLibrary();
     if (auto it = parsed->values.find("--steps"); it != parsed->values.end()) {
       if (absl::Status s = ValidateStepsRange(it->second); !s.ok()) {
         return Usage(kRunHelp, internal::AsStd(s.message()));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -60,6 +61,28 @@ absl::Status ValidateStepsRange(const std::string& steps) {
   return absl::OkStatus();
 }
 
+std::string FindNvtxInjectionLibrary() {
+  auto readable = [](const std::string& path) { return access(path.c_str(), R_OK) == 0; };
+  if (const char* env = std::getenv("TBPROF_NVTX_LIBRARY"); env != nullptr && *env != '\0') {
+    return readable(env) ? std::string(env) : std::string();
+  }
+  constexpr const char* kName = "libtbprof_nvtx_inject.so";
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const char* lib : {"/../lib/", "/../lib64/"}) {
+      std::string path = dir + lib + kName;
+      if (readable(path)) return path;
+    }
+  }
+#ifdef TBPROF_NVTX_BUILD_LIBRARY
+  if (readable(TBPROF_NVTX_BUILD_LIBRARY)) return TBPROF_NVTX_BUILD_LIBRARY;
+#endif
+  return {};
+}
+
 std::vector<std::string> ChildEnvironment(const RunOptions& options) {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
@@ -67,6 +90,12 @@ std::vector<std::string> ChildEnvironment(const RunOptions& options) {
   if (options.steps) SetVar(&env, "TBPROF_STEPS", *options.steps);
   if (options.logdir) SetVar(&env, "TBPROF_LOGDIR", *options.logdir);
   if (options.run) SetVar(&env, "TBPROF_RUN", *options.run);
+  if (!options.nvtx_library.empty()) {
+    const char* inherited = std::getenv("NVTX_INJECTION64_PATH");
+    if (inherited == nullptr || *inherited == '\0') {
+      SetVar(&env, "NVTX_INJECTION64_PATH", options.nvtx_library);
+    }
+  }
   return env;
 }
 

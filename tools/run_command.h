@@ -16,13 +16,22 @@ struct RunOptions {
   std::optional<std::string> steps;   // TBPROF_STEPS ("A:B").
   std::optional<std::string> logdir;  // TBPROF_LOGDIR.
   std::optional<std::string> run;     // TBPROF_RUN.
+  // NVTX_INJECTION64_PATH: tbprof's NVTX injection library, so that the program's NVTX ranges
+  // are captured; empty: left as inherited. An inherited NVTX_INJECTION64_PATH (another tool)
+  // is kept.
+  std::string nvtx_library;
 };
+
+// The NVTX injection library that goes with this tbprof binary: $TBPROF_NVTX_LIBRARY when set,
+// else libtbprof_nvtx_inject.so in ../lib (or ../lib64) beside the binary, else the one of
+// the build tree; "" when none exists.
+std::string FindNvtxInjectionLibrary();
 
 // Checks "A:B" with 0 <= A <= B. InvalidArgument naming the value otherwise.
 absl::Status ValidateStepsRange(const std::string& steps);
 
 // The environment of the child: the current one with TBPROF=1 and the given variables set
-// (replacing any inherited value).
+// (replacing any inherited value), and NVTX_INJECTION64_PATH unless one is inherited.
 std::vector<std::string> ChildEnvironment(const RunOptions& options);
 
 // Runs the program and waits for it. Returns its exit code, or 128 + signal number when a

@@ -118,6 +118,12 @@ class Converter {
           e.kind = HostEventKind::kOp;
           e.op_index = OpIndex(name);
         }
+        if (const XStat* produced = index.FindStat(event, "_p")) {
+          e.flow_produced = static_cast<uint64_t>(PlaneIndex::StatInt(*produced).value_or(0));
+        }
+        if (const XStat* consumed = index.FindStat(event, "_c")) {
+          e.flow_consumed = static_cast<uint64_t>(PlaneIndex::StatInt(*consumed).value_or(0));
+        }
         track.events.push_back(e);
       }
       std::stable_sort(

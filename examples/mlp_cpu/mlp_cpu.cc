@@ -146,11 +146,13 @@ class InputPipeline {
     tbprof::SetThreadName("input");
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    int64_t batch_id = 0;
     while (remaining_-- > 0) {
       Tensor t(batch_, features_);
       {
         TBPROF_SCOPE("generate_batch");
         for (float& v : t.data) v = dist(rng);
+        tbprof::FlowProduce(++batch_id);  // Batch n (from 1) is consumed by step n - 1.
       }
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !ready_.has_value(); });
@@ -329,6 +331,7 @@ int main(int argc, char** argv) {
     {
       TBPROF_SCOPE("wait_for_input");
       x = input.Next();
+      tbprof::FlowConsume(step + 1);  // The arrow from the input thread to this step.
     }
     tbprof::NameScope model("mlp");
     const Tensor* in = &x;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -88,27 +90,90 @@ class ChromeTraceEncoder {
         ThreadMetadata(GpuPid(plane.device_ordinal), line.id, line.name);
       }
     }
+    FlowEnds flows;
     for (const TimelineLine& line : timeline_.host.lines) {
       const std::vector<HostEvent>& src = trace_.threads[line.source].events;
       for (uint32_t i = line.begin; i < line.end; ++i) {
         const TimelineEvent& te = timeline_.host.events[i];
-        HostEventJson(line.id, te, src[te.index]);
+        const HostEvent& e = src[te.index];
+        HostEventJson(line.id, te, e);
+        const FlowEnd end{kHostPid, line.id, te.start_ns};
+        if (e.flow_produced != 0) flows.producers.emplace(e.flow_produced, end);
+        if (e.flow_consumed != 0) flows.consumers.push_back({e.flow_consumed, end});
+        if (e.kind == HostEventKind::kLaunch && e.correlation_id != 0) {
+          flows.launches.emplace(e.correlation_id, end);
+        }
       }
     }
     for (const TimelinePlane& plane : timeline_.devices) {
       for (const TimelineLine& line : plane.lines) {
         for (uint32_t i = line.begin; i < line.end; ++i) {
           const TimelineEvent& te = plane.events[i];
-          DeviceEventJson(GpuPid(plane.device_ordinal), line.id, te,
-                          trace_.device_events[te.index]);
+          const DeviceEvent& e = trace_.device_events[te.index];
+          DeviceEventJson(GpuPid(plane.device_ordinal), line.id, te, e);
+          if (e.correlation_id != 0 && e.kind != DeviceEventKind::kOverhead) {
+            flows.executions.push_back(
+                {e.correlation_id, {GpuPid(plane.device_ordinal), line.id, te.start_ns}});
+          }
         }
       }
     }
+    WriteFlows(flows);
     w_.Raw("]}\n");
     return std::move(out_);
   }
 
  private:
+  // One end of an arrow: the slice that starts at `ts_ns` on (pid, tid).
+  struct FlowEnd {
+    int64_t pid;
+    int64_t tid;
+    int64_t ts_ns;
+  };
+  struct FlowEnds {
+    std::unordered_map<uint64_t, FlowEnd> producers;  // First producer of each id.
+    std::vector<std::pair<uint64_t, FlowEnd>> consumers;
+    std::unordered_map<uint64_t, FlowEnd> launches;  // By correlation id.
+    std::vector<std::pair<uint64_t, FlowEnd>> executions;
+  };
+
+  // Chrome flow events ("s" bound to the enclosing slice, "f" with bp "e" bound to the slice
+  // it lands in): producer -> each consumer, CPU launch -> each device activity. Only arrows
+  // with both ends in the capture are written, so every start has its finish.
+  void WriteFlows(const FlowEnds& flows) {
+    uint64_t next_id = 1;
+    auto arrow = [&](std::string_view cat, uint64_t key, const FlowEnd& from, const FlowEnd& to) {
+      const uint64_t id = next_id++;
+      for (int side = 0; side < 2; ++side) {
+        const FlowEnd& at = side == 0 ? from : to;
+        Separator();
+        w_.Raw(side == 0 ? "{\"ph\":\"s\",\"id\":" : "{\"ph\":\"f\",\"bp\":\"e\",\"id\":");
+        w_.Uint(id);
+        w_.Raw(",\"pid\":");
+        w_.Int(at.pid);
+        w_.Raw(",\"tid\":");
+        w_.Int(at.tid);
+        w_.Raw(",\"ts\":");
+        w_.Micros(at.ts_ns);
+        w_.Raw(",\"cat\":");
+        w_.String(cat);
+        w_.Raw(",\"name\":");
+        w_.String(cat);
+        w_.Raw(",\"args\":{\"id\":");
+        w_.Uint(key);
+        w_.Raw("}}");
+      }
+    };
+    for (const auto& [key, to] : flows.consumers) {
+      auto it = flows.producers.find(key);
+      if (it != flows.producers.end()) arrow("producer_consumer", key, it->second, to);
+    }
+    for (const auto& [key, to] : flows.executions) {
+      auto it = flows.launches.find(key);
+      if (it != flows.launches.end()) arrow("launch", key, it->second, to);
+    }
+  }
+
   void Separator() {
     if (!first_) out_.push_back(',');
     first_ = false;

@@ -77,6 +77,10 @@ enum Stat : uint8_t {
   kRank,
   kWorldSize,
   kLineTimeBase,
+  kProducerType,
+  kProducerId,
+  kConsumerType,
+  kConsumerId,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -104,6 +108,10 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "tbprof_rank",
     "tbprof_world_size",
     "tbprof_line_time_base_ns",
+    "_pt",
+    "_p",
+    "_ct",
+    "_c",
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -311,6 +319,16 @@ inline void HostEventBody(S& s, uint32_t meta_id, int64_t offset_ps, int64_t dur
       UintStat(s, xevent::kStats, ids[kDeviceId], static_cast<uint64_t>(e.device_id));
     }
   }
+  // Producer/consumer context (xprof draws an arrow from producer to consumer and groups by it);
+  // context type 0 is xprof's kGeneric.
+  if (e.flow_produced != 0) {
+    IntStat(s, xevent::kStats, ids[kProducerType], 0);
+    UintStat(s, xevent::kStats, ids[kProducerId], e.flow_produced);
+  }
+  if (e.flow_consumed != 0) {
+    IntStat(s, xevent::kStats, ids[kConsumerType], 0);
+    UintStat(s, xevent::kStats, ids[kConsumerId], e.flow_consumed);
+  }
 }
 
 Stat DetailsStat(DeviceEventKind kind) {
@@ -485,6 +503,8 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
         if (e.correlation_id != 0) p.used[kCorrelationId] = true;
         if (e.device_id >= 0) p.used[kDeviceId] = true;
       }
+      if (e.flow_produced != 0) p.used[kProducerType] = p.used[kProducerId] = true;
+      if (e.flow_consumed != 0) p.used[kConsumerType] = p.used[kConsumerId] = true;
       SizeSink es;
       HostEventBody(es, meta_id, (te.start_ns - origin) * 1000, (te.end_ns - te.start_ns) * 1000, e,
                     kSizingIds);

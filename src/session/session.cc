@@ -10,7 +10,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "src/host/flow.h"
 #include "src/host/recorder.h"
+#include "src/nvtx/nvtx_tool.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "src/util/strings.h"
@@ -166,6 +168,10 @@ absl::Status Session::Collect() {
   trace_.rank = options_.job.rank;
   trace_.world_size = options_.job.world_size;
   absl::Status host = CollectHostTrace(&trace_);
+  if (host.ok()) {
+    nvtx::CollectNvtx(&trace_);
+    CollectFlows(&trace_);
+  }
   if (device_ != nullptr && device_started_) {
     if (absl::Status s = device_->Stop(); !s.ok()) {
       trace_.warnings.push_back(absl::StrCat("stopping GPU tracing: ", s.ToString()));

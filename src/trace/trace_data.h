@@ -33,6 +33,10 @@ struct HostEvent {
   uint64_t correlation_id = 0;  // kLaunch: CUPTI correlation id (0 = none).
   int32_t device_id = -1;       // kLaunch: GPU ordinal.
   int32_t op_index = -1;        // kOp: index into Trace::ops (the traced graph node), -1 = none.
+  // Cause and effect (tbprof/flow.h): the id this event produced / consumed, 0 = none. An
+  // arrow goes from the producer of an id to each of its consumers.
+  uint64_t flow_produced = 0;
+  uint64_t flow_consumed = 0;
 };
 
 // One OS thread's timeline. Events are sorted by start time, properly nested (a child ends no

@@ -1,5 +1,6 @@
 // `tbprof run`: the program gets TBPROF=1 and the TBPROF_* variables, its exit status is
 // forwarded (128+N for a signal), and the profile it wrote is summarized.
+#include <cstdlib>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -85,6 +86,25 @@ TEST(CliRunTest, StepsRangeIsValidated) {
   EXPECT_FALSE(ValidateStepsRange("-1:2").ok());
   EXPECT_FALSE(ValidateStepsRange("2").ok());
   EXPECT_FALSE(ValidateStepsRange("a:b").ok());
+}
+
+TEST(CliRunTest, PointsNvtxAtTheInjectionLibraryUnlessAnotherIsSet) {
+  RunOptions options;
+  options.nvtx_library = "/opt/tbprof/lib/libtbprof_nvtx_inject.so";
+  unsetenv("NVTX_INJECTION64_PATH");
+  EXPECT_THAT(
+      ChildEnvironment(options),
+      ::testing::Contains("NVTX_INJECTION64_PATH=/opt/tbprof/lib/libtbprof_nvtx_inject.so"));
+  setenv("NVTX_INJECTION64_PATH", "/other/tool.so", 1);
+  EXPECT_THAT(ChildEnvironment(options),
+              ::testing::Contains("NVTX_INJECTION64_PATH=/other/tool.so"));
+  unsetenv("NVTX_INJECTION64_PATH");
+  // The library of this build is found (beside the binary or in the build tree).
+  const std::string found = FindNvtxInjectionLibrary();
+  if (!found.empty()) EXPECT_THAT(found, HasSubstr("libtbprof_nvtx_inject.so"));
+  setenv("TBPROF_NVTX_LIBRARY", "/does/not/exist.so", 1);
+  EXPECT_EQ(FindNvtxInjectionLibrary(), "");
+  unsetenv("TBPROF_NVTX_LIBRARY");
 }
 
 }  // namespace
