@@ -83,13 +83,18 @@ https://ui.perfetto.dev and chrome://tracing.
 )";
 
 constexpr std::string_view kValidateHelp =
-    R"(Usage: tbprof validate LOGDIR
+    R"(Usage: tbprof validate LOGDIR [--strict]
 
 Checks every event file and profile file under LOGDIR (LOGDIR may also be one file)
 against the rules TensorBoard and its profile plugin rely on: file names and layout,
 record checksums, the first record, summaries, graph run metadata and step stats, plane
 and line names and ids, stat types, times and nesting. Prints a numbered list of
 violations (file, place, [rule] message). Exit status 0 when clean, 1 otherwise.
+
+tbprof's own writing conventions (stat types, nesting, one function graph with step
+stats...) apply to the files tbprof wrote; files of other producers (TensorFlow, JAX) that
+do not follow them get notes instead, and still pass when TensorBoard reads them.
+  --strict      apply tbprof's conventions to every file
 )";
 
 constexpr std::string_view kRunHelp =
@@ -440,7 +445,7 @@ class Cli {
 
   int Validate(const std::vector<std::string>& args) {
     int exit = 0;
-    std::optional<Args> parsed = Parse(args, kValidateHelp, {}, {}, 1, &exit);
+    std::optional<Args> parsed = Parse(args, kValidateHelp, {}, {"--strict"}, 1, &exit);
     if (!parsed) return exit;
     const std::string& input = parsed->positional[0];
     LogdirContents contents;
@@ -468,17 +473,25 @@ class Cli {
                                            ": no *.xplane.pb and no events.out.tfevents.* file")));
     }
     Violations violations;
-    ValidateLogdir(contents, io_.err, io_.err_is_tty, &violations);
+    ValidateOptions options;
+    options.strict = parsed->switches.count("--strict") > 0;
+    ValidateLogdir(contents, io_.err, io_.err_is_tty, &violations, options);
     violations.Finish();
     const std::string checked = absl::StrCat(xplanes, " profile file(s) and ",
                                              contents.event_files.size(), " event file(s)");
-    if (violations.empty()) {
-      io_.out << "OK: " << checked << " under " << input << " follow every rule\n";
+    io_.out << FormatViolations(violations);
+    if (violations.errors() == 0) {
+      if (violations.notes() == 0) {
+        io_.out << "OK: " << checked << " under " << input << " follow every rule\n";
+      } else {
+        io_.out << "OK: " << checked << " under " << input
+                << " follow every rule TensorBoard and xprof rely on; " << violations.notes()
+                << " note(s) on tbprof's own conventions that files of other producers need "
+                   "not follow (--strict makes them violations)\n";
+      }
       return kExitOk;
     }
-    io_.out << FormatViolations(violations);
-    io_.out << violations.list().size() << " violation(s) in " << checked << " under " << input
-            << "\n";
+    io_.out << violations.errors() << " violation(s) in " << checked << " under " << input << "\n";
     return kExitFailure;
   }
 
