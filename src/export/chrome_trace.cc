@@ -80,18 +80,22 @@ class ChromeTraceEncoder {
     // Chrome trace viewers keep 32-bit thread ids only (Perfetto drops larger ones and puts
     // every such thread on one track). Profiles of TensorFlow and JAX use 64-bit line ids:
     // those threads get small ids in line order, their real id stays as an argument.
+    // The thread id as the trace has it (before the timeline moved it out of reserved ranges).
+    auto real_id = [this](const TimelineLine& line) {
+      return line.source >= 0 && static_cast<size_t>(line.source) < trace_.threads.size()
+                 ? trace_.threads[line.source].tid
+                 : line.id;
+    };
     bool remap = false;
     for (const TimelineLine& line : timeline_.host.lines) {
-      remap = remap || line.id < 0 || line.id > kMaxChromeTid;
+      const int64_t real = real_id(line);
+      remap = remap || line.id < 0 || line.id > kMaxChromeTid || real < 0 || real > kMaxChromeTid;
     }
     host_tids_.reserve(timeline_.host.lines.size());
     for (size_t i = 0; i < timeline_.host.lines.size(); ++i) {
       const TimelineLine& line = timeline_.host.lines[i];
       host_tids_.push_back(remap ? static_cast<int64_t>(i) + 1 : line.id);
-      const int64_t real =
-          line.source >= 0 && static_cast<size_t>(line.source) < trace_.threads.size()
-              ? trace_.threads[line.source].tid
-              : line.id;
+      const int64_t real = real_id(line);
       ThreadMetadata(kHostPid, host_tids_.back(), line.name, remap ? &real : nullptr);
     }
     for (const TimelinePlane& plane : timeline_.devices) {
