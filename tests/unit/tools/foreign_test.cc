@@ -14,6 +14,7 @@
 
 #include "gtest/gtest.h"
 #include "src/export/chrome_trace.h"
+#include "tests/unit/tools/tools_test_util.h"
 #include "tools/logdir.h"
 #include "tools/profile_summary.h"
 #include "tools/validate.h"
@@ -206,6 +207,47 @@ TEST(ForeignProfileTest, ChromeExportKeepsOneTrackPerThread) {
     EXPECT_GT(events, 0);
     EXPECT_GT(with_args, 0) << "event stats come along as args";
   }
+}
+
+TEST(ForeignProfileTest, ValidateCommandPassesAndStrictFails) {
+  testing::CliResult ok = testing::RunTbprof({"validate", kCorpus + "/tf_profiler"});
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("note: "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("OK: "), std::string::npos) << ok.out;
+  testing::CliResult strict =
+      testing::RunTbprof({"validate", kCorpus + "/tf_profiler", "--strict"});
+  EXPECT_EQ(strict.code, 1) << strict.out;
+  EXPECT_NE(strict.out.find("[xplane.step-marker]"), std::string::npos) << strict.out;
+}
+
+TEST(ForeignProfileTest, DotDrawsEveryFunctionGraphTimedByTheProfile) {
+  const std::string out = testing::TestDir() + "/g.dot";
+  testing::CliResult r = testing::RunTbprof({"dot", kCorpus + "/tf_trace_export", "-o", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // trace_export wrote two function graphs and no step stats; the profile times the ops.
+  EXPECT_NE(r.err.find("2 function graphs: 0 (12 nodes), 1 (3 nodes)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(15 nodes, 6 with times)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("times from the newest profile"), std::string::npos) << r.err;
+  const std::string dot = testing::ReadBytes(out);
+  EXPECT_NE(dot.find("function_0"), std::string::npos);
+  EXPECT_NE(dot.find("function_1"), std::string::npos);
+
+  testing::CliResult one =
+      testing::RunTbprof({"dot", kCorpus + "/tf_trace_export", "-o", out, "--function", "1"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.err.find("(3 nodes, 0 with times)"), std::string::npos) << one.err;
+  testing::CliResult none =
+      testing::RunTbprof({"dot", kCorpus + "/tf_trace_export", "-o", out, "--function", "2"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("it has 0 (12 nodes), 1 (3 nodes)"), std::string::npos) << none.err;
+}
+
+TEST(ForeignProfileTest, DotPassesOverKerasEmptyBatchTraceAndNamesTheModelGraph) {
+  const std::string out = testing::TestDir() + "/g.dot";
+  testing::CliResult r = testing::RunTbprof({"dot", kCorpus + "/keras_fit", "-o", out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("batch_4 hold no graph"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("keras hold a Keras model config"), std::string::npos) << r.err;
 }
 
 }  // namespace
