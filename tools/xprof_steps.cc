@@ -249,17 +249,29 @@ class Grouper {
     int32_t root_level = kNotRoot;
     Kind kind = Kind::kOther;
     bool step_name = false;  // Has (or was given) a step_name stat.
+    uint8_t cls = 0;         // kMarkerName | kRealCompute, from the name.
+    uint8_t cpu_type = 0;    // ClassifyCpu / 10 (host) or ClassifyGpu / 10 (device).
     int64_t start_ps;
     int64_t end_ps;
     int64_t group = -1;
   };
 
+  struct MetaInfo {
+    Kind kind = Kind::kOther;
+    uint8_t cls = 0;
+    uint8_t type = 0;
+    EventStats stats;
+  };
+
   struct PlaneInfo {
     const XPlane* plane;
     StatIds ids;
-    // Per event metadata id: its kind and the stats its metadata carries.
-    std::unordered_map<int64_t, std::pair<Kind, EventStats>> metadata;
+    // Per event metadata id: what its name says and the stats its metadata carries.
+    std::unordered_map<int64_t, MetaInfo> metadata;
   };
+
+  static constexpr uint8_t kMarkerName = 1;
+  static constexpr uint8_t kRealCompute = 2;
 
   // A quick look for anything that can start a group, so that profiles without steps cost
   // one pass over the metadata only.
@@ -333,12 +345,20 @@ class Grouper {
                                               : nullptr;
       if (slot != nullptr) *slot = id;
     }
-    for (const auto& [id, md] : plane.event_metadata()) {
-      EventStats stats;
-      for (const XStat& s : md.stats()) ReadStat(info.ids, s, &stats);
-      info.metadata.emplace(id, std::make_pair(KindOf(md.name()), stats));
-    }
     const bool host = p == host_plane_;
+    for (const auto& [id, md] : plane.event_metadata()) {
+      MetaInfo m;
+      for (const XStat& s : md.stats()) ReadStat(info.ids, s, &m.stats);
+      m.kind = KindOf(md.name());
+      if (IsExplicitHostStepMarker(md.name())) m.cls |= kMarkerName;
+      if (IsRealCpuCompute(md.name())) m.cls |= kRealCompute;
+      m.type = static_cast<uint8_t>(
+          (host ? ClassifyCpu(md.name(), false, false) : ClassifyGpu(md.name())) / 10);
+      info.metadata.emplace(id, m);
+    }
+    size_t events = nodes_.size();
+    for (const XLine& line : plane.lines()) events += line.events_size();
+    nodes_.reserve(events);
     std::vector<int32_t> stack;
     for (const XLine& line : plane.lines()) {
       stack.clear();
@@ -351,8 +371,10 @@ class Grouper {
         EventStats stats;
         auto md = info.metadata.find(event.metadata_id());
         if (md != info.metadata.end()) {
-          node.kind = md->second.first;
-          stats = md->second.second;
+          node.kind = md->second.kind;
+          node.cls = md->second.cls;
+          node.cpu_type = md->second.type;
+          stats = md->second.stats;
         }
         for (const XStat& s : event.stats()) ReadStat(info.ids, s, &stats);
         const int32_t index = static_cast<int32_t>(nodes_.size());
@@ -655,26 +677,35 @@ class Grouper {
 
   void HostSteps() {
     std::vector<GroupSteps> steps(groups_.size());
+    // Per group: events of host compute, and of other types (then the spans are swept).
+    std::vector<int64_t> compute(groups_.size(), 0), other(groups_.size(), 0);
     bool any_marker = false;
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      const Node& node = nodes_[i];
+    for (const Node& node : nodes_) {
       if (node.plane != host_plane_ || node.group < 0) continue;
       GroupSteps& g = steps[node.group];
-      const std::string_view name = EventName(static_cast<int32_t>(i));
-      const Span span{node.start_ps, node.end_ps, kUnknownTime};
-      if (IsExplicitHostStepMarker(name) || node.step_name) {
-        AddMarker(g, span);
+      if ((node.cls & kMarkerName) != 0 || node.step_name) {
+        AddMarker(g, Span{node.start_ps, node.end_ps, kUnknownTime});
         any_marker = true;
-      } else if (IsRealCpuCompute(name)) {
-        g.events.push_back({node.start_ps, node.end_ps, ClassifyCpu(name, false, false)});
+      } else if ((node.cls & kRealCompute) != 0) {
+        ++(node.cpu_type * 10 == kHostCompute ? compute : other)[node.group];
       }
     }
     if (!any_marker) return;
+    for (const Node& node : nodes_) {
+      if (node.plane != host_plane_ || node.group < 0 || other[node.group] == 0 ||
+          compute[node.group] == 0 || (node.cls & kMarkerName) != 0 || node.step_name ||
+          (node.cls & kRealCompute) == 0) {
+        continue;
+      }
+      steps[node.group].events.push_back({node.start_ps, node.end_ps, node.cpu_type * 10});
+    }
     for (size_t id = 0; id < steps.size(); ++id) {
       GroupSteps& g = steps[id];
       if (!g.has_marker) continue;
       const int64_t duration = g.marker.end - g.marker.begin;
-      if (duration == 0 || !ShowsType(g.events, kHostCompute)) {
+      const bool host_compute =
+          compute[id] > 0 && (other[id] == 0 || ShowsType(g.events, kHostCompute));
+      if (duration == 0 || !host_compute) {
         ++result_.dropped;
         continue;
       }
@@ -711,8 +742,7 @@ class Grouper {
           run_group = node.group;
           run = {node.start_ps, node.end_ps, kUnknownTime};
         }
-        plane_steps[node.group].events.push_back(
-            {node.start_ps, node.end_ps, ClassifyGpu(EventName(e))});
+        plane_steps[node.group].events.push_back({node.start_ps, node.end_ps, node.cpu_type * 10});
         plane_events[node.group] = true;
       }
       flush();
