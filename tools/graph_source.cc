@@ -45,10 +45,40 @@ AttrValue ConvertAttr(const tensorflow::AttrValue& v, bool* ok) {
   return {};
 }
 
+// True when the summary value holds a RunMetadata with at least one non-empty function graph
+// (or when it cannot be decoded: the caller reports that).
+bool HoldsGraph(const tensorflow::Summary::Value& value) {
+  if (value.tensor().string_val_size() != 1) return true;
+  tensorflow::RunMetadata rm;
+  if (!rm.ParseFromString(value.tensor().string_val(0))) return true;
+  for (const auto& f : rm.function_graphs()) {
+    if (f.pre_optimization_graph().node_size() > 0) return true;
+  }
+  return false;
+}
+
+// Prefixes every node name and input of `graph` with `scope`.
+void AddScope(const tensorflow::GraphDef& graph, const std::string& scope,
+              tensorflow::GraphDef* out) {
+  for (const tensorflow::NodeDef& node : graph.node()) {
+    tensorflow::NodeDef* copy = out->add_node();
+    *copy = node;
+    copy->set_name(scope + node.name());
+    for (int i = 0; i < copy->input_size(); ++i) {
+      const std::string& in = node.input(i);
+      const bool control = !in.empty() && in[0] == '^';
+      copy->set_input(i, (control ? "^" : "") + scope + in.substr(control ? 1 : 0));
+    }
+  }
+}
+
 }  // namespace
 
+std::string FunctionScope(int index) { return absl::StrCat("function_", index, "/"); }
+
 absl::StatusOr<GraphSource> FindGraph(const std::vector<EventFileContents>& files,
-                                      const std::optional<std::string>& tag) {
+                                      const std::optional<std::string>& tag, int function) {
+  std::vector<std::string> skipped_empty, keras_models;
   struct Found {
     const EventFileContents* file;
     size_t record;
@@ -67,8 +97,15 @@ absl::StatusOr<GraphSource> FindGraph(const std::vector<EventFileContents>& file
       } else if (event.what_case() == tensorflow::Event::kSummary) {
         for (int v = 0; v < event.summary().value_size(); ++v) {
           const auto& value = event.summary().value(v);
+          if (value.metadata().plugin_data().plugin_name() == "graph_keras_model") {
+            keras_models.push_back(value.tag());
+          }
           if (!IsGraphPlugin(value.metadata().plugin_data().plugin_name())) continue;
           tags.push_back(value.tag());
+          if (!tag && !HoldsGraph(value)) {
+            skipped_empty.push_back(value.tag());
+            continue;
+          }
           if (!tag || *tag == value.tag()) newest_tagged = Found{&file, r, v};
         }
       }
@@ -84,11 +121,24 @@ absl::StatusOr<GraphSource> FindGraph(const std::vector<EventFileContents>& file
           "no graph with tag \"", *tag, "\" in ", files.size(),
           " event file(s); tags present: ", tags.empty() ? "none" : absl::StrJoin(tags, ", ")));
     }
+    std::string why;
+    if (!skipped_empty.empty()) {
+      absl::StrAppend(&why, "; graph_run_metadata of tag(s) ", absl::StrJoin(skipped_empty, ", "),
+                      " hold no graph");
+    }
+    if (!keras_models.empty()) {
+      absl::StrAppend(&why, "; tag(s) ", absl::StrJoin(keras_models, ", "),
+                      " hold a Keras model config (TensorBoard's conceptual graph), not a "
+                      "GraphDef tbprof draws");
+    }
     return absl::NotFoundError(absl::StrCat("no graph in ", files.size(),
                                             " event file(s) (neither a run graph nor "
-                                            "graph_run_metadata summaries)"));
+                                            "graph_run_metadata summaries)",
+                                            why));
   }
   GraphSource source;
+  source.skipped_empty_tags = skipped_empty;
+  source.keras_model_tags = keras_models;
   source.file = found->file->path;
   const tensorflow::Event& event = found->file->events[found->record];
   auto bad = [&](std::string_view what) {
@@ -127,8 +177,42 @@ absl::StatusOr<GraphSource> FindGraph(const std::vector<EventFileContents>& file
   if (rm.function_graphs_size() == 0) {
     return bad(absl::StrCat("tag \"", source.tag, "\": RunMetadata holds no function graph"));
   }
-  source.graph = rm.function_graphs(0).pre_optimization_graph();
-  if (rm.has_step_stats()) source.run_metadata = std::move(rm);
+  for (const auto& f : rm.function_graphs()) {
+    source.function_sizes.push_back(f.pre_optimization_graph().node_size());
+  }
+  if (function >= rm.function_graphs_size()) {
+    std::vector<std::string> list;
+    for (size_t i = 0; i < source.function_sizes.size(); ++i) {
+      list.push_back(absl::StrCat(i, " (", source.function_sizes[i], " nodes)"));
+    }
+    return absl::OutOfRangeError(absl::StrCat("tag \"", source.tag, "\" has no function graph ",
+                                              function, "; it has ", absl::StrJoin(list, ", ")));
+  }
+  if (function < 0 && rm.function_graphs_size() == 1) function = 0;
+  if (function >= 0) {
+    source.function = function;
+    const tensorflow::GraphDef& g = rm.function_graphs(function).pre_optimization_graph();
+    // Function graphs may hold runtime nodes ("_EagerConst", "_Retval") whose names a graph
+    // cannot start with; under a scope they can.
+    bool runtime_names = false;
+    for (const auto& node : g.node()) {
+      runtime_names = runtime_names || (!node.name().empty() && node.name()[0] == '_');
+    }
+    if (runtime_names) {
+      AddScope(g, FunctionScope(function), &source.graph);
+      source.scoped = true;
+    } else {
+      source.graph = g;
+    }
+  } else {
+    for (int i = 0; i < rm.function_graphs_size(); ++i) {
+      AddScope(rm.function_graphs(i).pre_optimization_graph(), FunctionScope(i), &source.graph);
+    }
+    source.scoped = true;
+  }
+  if (rm.has_step_stats() && rm.step_stats().dev_stats_size() > 0) {
+    source.run_metadata = std::move(rm);
+  }
   return source;
 }
 
@@ -176,6 +260,28 @@ absl::StatusOr<Graph> GraphFromGraphDef(const tensorflow::GraphDef& graph_def) {
     return absl::InvalidArgumentError(absl::StrCat("graph: ", s.message()));
   }
   return graph;
+}
+
+std::map<std::string, NodeTiming> TimingsFromProfileOps(
+    const Graph& graph, const std::map<std::string, std::pair<int64_t, double>>& ops_count_ms,
+    bool scoped) {
+  std::map<std::string, NodeTiming> timings;
+  double total = 0;
+  for (const Node& node : graph.nodes()) {
+    std::string_view name = node.name;
+    // "function_<i>/name" when several function graphs are drawn together.
+    if (scoped && name.rfind("function_", 0) == 0 && name.find('/') != std::string_view::npos) {
+      name.remove_prefix(name.find('/') + 1);
+    }
+    auto it = ops_count_ms.find(std::string(name));
+    if (it == ops_count_ms.end()) continue;
+    NodeTiming& t = timings[node.name];
+    t.executions = it->second.first;
+    t.host_ms = it->second.second;
+    total += t.host_ms;
+  }
+  for (auto& [name, t] : timings) t.share = total > 0 ? t.host_ms / total : 0;
+  return timings;
 }
 
 std::map<std::string, NodeTiming> TimingsFromStepStats(

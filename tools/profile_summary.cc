@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/logdir.h"
+#include "tools/xprof_steps.h"
 #include "tools/xspace_util.h"
 
 namespace tbprof::cli {
@@ -81,6 +82,7 @@ class Summarizer {
         TaskEnvironment(plane);
       }
     }
+    Steps();
     Finish(has_host_plane);
     return std::move(summary_);
   }
@@ -125,17 +127,6 @@ class Summarizer {
           op.host_total_ps = SaturatingAdd(op.host_total_ps, duration);
           op.host_self_ps =
               SaturatingAdd(op.host_self_ps, std::max<int64_t>(0, duration - timed.child_ps));
-        }
-        if (index.FindStat(event, "_r") != nullptr) {
-          StepSummary step;
-          step.name = std::string(name);
-          const XStat* num = index.FindStat(event, "step_num");
-          if (num == nullptr) num = index.FindStat(event, "iter_num");
-          step.step = num != nullptr ? PlaneIndex::StatInt(*num).value_or(-1)
-                                     : static_cast<int64_t>(summary_.steps.size());
-          step.start_ps = timed.start_ps;
-          step.duration_ps = duration;
-          summary_.steps.push_back(std::move(step));
         }
       }
     }
@@ -187,6 +178,21 @@ class Summarizer {
     }
   }
 
+  // The steps of xprof's overview page (see xprof_steps.h), whoever wrote the profile.
+  void Steps() {
+    XprofSteps found = FindXprofSteps(space_);
+    for (XprofStep& s : found.steps) {
+      StepSummary step;
+      step.step = s.step;
+      step.name = std::move(s.root);
+      step.start_ps = s.start_ps;
+      step.duration_ps = s.duration_ps;
+      summary_.steps.push_back(std::move(step));
+    }
+    loop_ops_ = found.loop_ops;
+    dropped_steps_ = found.dropped;
+  }
+
   void TaskEnvironment(const XPlane& plane) {
     PlaneIndex index(plane);
     const XStat* start = index.FindPlaneStat("profile_start_time");
@@ -233,9 +239,18 @@ class Summarizer {
     if (!has_host_plane) {
       summary_.warnings.push_back(
           "no \"/host:CPU\" plane: no host ops, launches or steps can be shown");
-    } else if (summary_.steps.empty()) {
+    } else if (summary_.steps.empty() && loop_ops_) {
       summary_.warnings.push_back(
-          "no step markers (host events with stat _r): the overview page has no step-time graph");
+          "TensorFlow loop ops (WhileOp, ForOp...) in the profile: the overview page groups no "
+          "steps");
+    } else if (summary_.steps.empty()) {
+      summary_.warnings.push_back(std::string(kNoStepMarkerMessage));
+    }
+    if (dropped_steps_ > 0) {
+      summary_.warnings.push_back(absl::StrCat(
+          dropped_steps_,
+          " step group(s) left out as the overview page leaves them out: no compute of their "
+          "own (or no duration)"));
     }
     if (summary_.gpus > 0 && kernel_events_ == 0) {
       summary_.warnings.push_back("GPU planes hold no kernels with kernel_details");
@@ -257,6 +272,8 @@ class Summarizer {
   int64_t kernel_events_ = 0;
   int64_t kernels_without_tf_op_ = 0;
   int64_t task_duration_ps_ = 0;
+  bool loop_ops_ = false;
+  int64_t dropped_steps_ = 0;
   int64_t min_ps_ = std::numeric_limits<int64_t>::max();
   int64_t max_ps_ = std::numeric_limits<int64_t>::min();
 };

@@ -3,12 +3,13 @@
 // the same rules the Profile tab uses (spec §3.5-3.7): host ops are "/host:CPU" events whose
 // names parse as "scope/name:Type", their self time comes from nesting on their line; device
 // time per op comes from the `tf_op` stat of GPU events; kernels are GPU events with
-// `kernel_details`; steps are host events with `_r`.
+// `kernel_details`; steps are the groups xprof's overview page shows (xprof_steps.h).
 #ifndef TBPROF_TOOLS_PROFILE_SUMMARY_H_
 #define TBPROF_TOOLS_PROFILE_SUMMARY_H_
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tensorflow/profiler/xplane.pb.h"
@@ -40,7 +41,7 @@ struct KernelSummary {
 
 struct StepSummary {
   int64_t step = 0;
-  std::string name;  // Event name of the step marker.
+  std::string name;  // Event name of the step's root event.
   int64_t start_ps = 0;
   int64_t duration_ps = 0;
 };
@@ -59,6 +60,13 @@ struct ProfileSummary {
   std::vector<StepSummary> steps;      // By step number, then start.
   std::vector<std::string> warnings;   // XSpace errors/warnings, then findings.
 };
+
+// What the overview page says when a profile has no step (xprof's own words).
+inline constexpr std::string_view kNoStepMarkerMessage =
+    "No step marker observed and hence the step time is unknown. This may happen if (1) "
+    "training steps are not instrumented (e.g., if you are not using Keras) or (2) the "
+    "profiling duration is shorter than the step time. For (1), you need to add step "
+    "instrumentation; for (2), you may try to profile longer.";
 
 // Computes the summary. Never fails: odd data produces warnings.
 ProfileSummary SummarizeXSpace(const tensorflow::profiler::XSpace& space, const std::string& file);

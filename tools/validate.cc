@@ -11,6 +11,7 @@
 #include "tensorflow/config.pb.h"
 #include "tensorflow/graph.pb.h"
 #include "tensorflow/summary.pb.h"
+#include "src/export/xplane_writer.h"
 #include "tools/event_files.h"
 #include "tools/xspace_io.h"
 #include "tools/xspace_util.h"
@@ -630,8 +631,11 @@ void Violations::Finish() {
   for (const auto& [key, count] : counts_) {
     if (count <= kMaxPerRule) continue;
     size_t nl = key.find('\n');
-    list_.push_back({key.substr(0, nl), "", key.substr(nl + 1),
-                     absl::StrCat("... and ", count - kMaxPerRule, " more of this rule")});
+    const std::string file = key.substr(0, nl);
+    const std::string rule = key.substr(nl + 1);
+    const bool note = foreign_files_.count(file) > 0 && IsConventionRule(rule);
+    list_.push_back({file, "", rule,
+                     absl::StrCat("... and ", count - kMaxPerRule, " more of this rule"), note});
   }
 }
 
@@ -639,8 +643,80 @@ void ValidateXSpace(const XSpace& space, const std::string& file, Violations* ou
   XSpaceValidator(space, file, out).Run();
 }
 
+bool IsConventionRule(std::string_view rule) {
+  static const std::set<std::string_view>* const kConventions = new std::set<std::string_view>{
+      "xspace.hostname",
+      "xplane.plane-name",
+      "xplane.gpu-plane-id",
+      "xplane.task-environment",
+      "xplane.stat-type",
+      "xplane.no-group-id",
+      "xplane.no-loop-names",
+      "xplane.derived-line-id",
+      "xplane.relative-time",
+      "xplane.event-order",
+      "xplane.nesting",
+      "xplane.kernel-details",
+      "xplane.tf-op",
+      "xplane.step-marker",
+      "event.file-name",
+      "event.file-version",
+      "event.wall-time",
+      "event.function-graphs",
+      "event.step-stats",
+      "event.step-stats-device",
+      "event.step-stats-node",
+      "event.step-stats-time",
+      "event.step-stats-output",
+  };
+  return kConventions->count(rule) > 0;
+}
+
+bool IsTbprofXSpace(const XSpace& space) {
+  // The stats tbprof writes, from its writer's own table; TensorFlow and JAX write others too.
+  static const std::set<std::string_view>* const kStats = [] {
+    size_t n = 0;
+    const std::string_view* names = internal::XSpaceStatNames(&n);
+    return new std::set<std::string_view>(names, names + n);
+  }();
+  for (const XPlane& plane : space.planes()) {
+    if (plane.name() != kHostPlaneName && plane.name() != kTaskEnvironmentPlaneName &&
+        !GpuOrdinal(plane.name())) {
+      return false;
+    }
+    for (const auto& [id, metadata] : plane.stat_metadata()) {
+      if (kStats->count(metadata.name()) == 0) return false;
+    }
+  }
+  return true;
+}
+
+bool IsTbprofEventFile(const std::string& path) {
+  constexpr std::string_view kSuffix = ".tbprof";
+  return path.size() >= kSuffix.size() &&
+         path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+}
+
+int64_t Violations::errors() const {
+  int64_t n = 0;
+  for (const Violation& v : list_) n += v.note ? 0 : 1;
+  return n;
+}
+
+void Violations::MarkConventionsAsNotes(const std::string& file) {
+  for (Violation& v : list_) {
+    if (v.file == file && IsConventionRule(v.rule)) v.note = true;
+  }
+  foreign_files_.insert(file);
+}
+
 void ValidateXplaneFile(const std::string& path, bool in_session_dir, std::ostream& err,
                         bool err_is_tty, Violations* out) {
+  ValidateXplaneFile(path, in_session_dir, err, err_is_tty, ValidateOptions{.strict = true}, out);
+}
+
+void ValidateXplaneFile(const std::string& path, bool in_session_dir, std::ostream& err,
+                        bool err_is_tty, const ValidateOptions& options, Violations* out) {
   if (!in_session_dir) {
     out->Add(path, "", "profile.layout",
              "profile files belong in <logdir>[/<run>]/plugins/profile/<session>/<host>.xplane.pb");
@@ -660,6 +736,7 @@ void ValidateXplaneFile(const std::string& path, bool in_session_dir, std::ostre
     return;
   }
   ValidateXSpace(*space, path, out);
+  if (!options.strict && !IsTbprofXSpace(*space)) out->MarkConventionsAsNotes(path);
 }
 
 void ValidateEvents(const std::vector<tensorflow::Event>& events, const std::string& file,
@@ -695,14 +772,14 @@ void ValidateEventFileName(const std::string& path, Violations* out) {
 }
 
 void ValidateLogdir(const LogdirContents& contents, std::ostream& err, bool err_is_tty,
-                    Violations* out) {
+                    Violations* out, const ValidateOptions& options) {
   for (const ProfileSession& session : contents.sessions) {
     for (const std::string& file : session.xplane_files) {
-      ValidateXplaneFile(file, /*in_session_dir=*/true, err, err_is_tty, out);
+      ValidateXplaneFile(file, /*in_session_dir=*/true, err, err_is_tty, options, out);
     }
   }
   for (const std::string& file : contents.misplaced_xplane_files) {
-    ValidateXplaneFile(file, /*in_session_dir=*/false, err, err_is_tty, out);
+    ValidateXplaneFile(file, /*in_session_dir=*/false, err, err_is_tty, options, out);
   }
   for (const std::string& file : contents.event_files) {
     ValidateEventFileName(file, out);
@@ -715,6 +792,7 @@ void ValidateLogdir(const LogdirContents& contents, std::ostream& err, bool err_
       out->Add(file, absl::StrCat("record ", events->events.size()), "event.record", events->error);
     }
     ValidateEvents(events->events, file, out);
+    if (!options.strict && !IsTbprofEventFile(file)) out->MarkConventionsAsNotes(file);
   }
 }
 
@@ -722,7 +800,13 @@ std::string FormatViolations(const Violations& violations) {
   std::string out;
   int n = 0;
   for (const Violation& v : violations.list()) {
+    if (v.note) continue;
     absl::StrAppend(&out, ++n, ". ", v.file, ": ", v.where.empty() ? "" : v.where + ": ", "[",
+                    v.rule, "] ", v.message, "\n");
+  }
+  for (const Violation& v : violations.list()) {
+    if (!v.note) continue;
+    absl::StrAppend(&out, "note: ", v.file, ": ", v.where.empty() ? "" : v.where + ": ", "[",
                     v.rule, "] ", v.message, "\n");
   }
   return out;

@@ -1,10 +1,14 @@
 #include "tools/xspace_to_trace.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
 
+#include "src/export/text_util.h"
 #include "tools/xspace_util.h"
 
 namespace tbprof::cli {
@@ -23,6 +27,85 @@ using tensorflow::profiler::XStat;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// One stat as a JSON object member: numbers as numbers (64-bit integers beyond 2^53 as strings,
+// which JavaScript viewers would round), text as strings, bytes as their size.
+void AppendStatArg(const PlaneIndex& index, const XStat& stat, std::string* out) {
+  const std::string_view name = index.StatName(stat.metadata_id());
+  if (name.empty()) return;
+  if (!out->empty()) out->push_back(',');
+  out->push_back('"');
+  internal::AppendJsonEscaped(out, name);
+  out->append("\":");
+  constexpr uint64_t kExact = uint64_t{1} << 53;
+  switch (stat.value_case()) {
+    case XStat::kInt64Value: {
+      const int64_t v = stat.int64_value();
+      const bool exact = v >= -static_cast<int64_t>(kExact) && v <= static_cast<int64_t>(kExact);
+      if (!exact) out->push_back('"');
+      out->append(std::to_string(v));
+      if (!exact) out->push_back('"');
+      break;
+    }
+    case XStat::kUint64Value: {
+      const uint64_t v = stat.uint64_value();
+      if (v > kExact) out->push_back('"');
+      out->append(std::to_string(v));
+      if (v > kExact) out->push_back('"');
+      break;
+    }
+    case XStat::kDoubleValue: {
+      char buf[40];
+      auto r = std::to_chars(buf, buf + sizeof(buf), stat.double_value());
+      const std::string_view text(buf, r.ptr - buf);
+      const bool finite = std::isfinite(stat.double_value());
+      if (!finite) out->push_back('"');
+      out->append(text);
+      if (!finite) out->push_back('"');
+      break;
+    }
+    case XStat::kStrValue:
+    case XStat::kRefValue:
+      out->push_back('"');
+      internal::AppendJsonEscaped(out, internal::ToValidUtf8(index.StatString(stat)));
+      out->push_back('"');
+      break;
+    case XStat::kBytesValue:
+      out->append("\"");
+      out->append(std::to_string(stat.bytes_value().size()));
+      out->append(" bytes\"");
+      break;
+    default:
+      out->append("null");
+      break;
+  }
+}
+
+// The stats of an event (then those of its metadata that the event does not override) as
+// Chrome trace args, leaving out `skip` (written separately).
+std::string StatArgs(const PlaneIndex& index, const XEvent& event,
+                     std::initializer_list<std::string_view> skip) {
+  std::string out;
+  auto skipped = [&](const XStat& stat) {
+    const std::string_view name = index.StatName(stat.metadata_id());
+    return std::find(skip.begin(), skip.end(), name) != skip.end();
+  };
+  for (const XStat& stat : event.stats()) {
+    if (!skipped(stat)) AppendStatArg(index, stat, &out);
+  }
+  auto md = index.plane().event_metadata().find(event.metadata_id());
+  if (md != index.plane().event_metadata().end()) {
+    for (const XStat& stat : md->second.stats()) {
+      if (skipped(stat)) continue;
+      bool overridden = false;
+      for (const XStat& own : event.stats()) {
+        overridden = overridden || own.metadata_id() == stat.metadata_id();
+      }
+      if (!overridden) AppendStatArg(index, stat, &out);
+    }
+  }
+  return out;
 }
 
 class Converter {
@@ -54,6 +137,7 @@ class Converter {
     trace_.duration_ns = trace_.stop_walltime_ns > trace_.start_walltime_ns
                              ? trace_.stop_walltime_ns - trace_.start_walltime_ns
                              : end;
+    if (!any_device_args_) trace_.device_event_args.clear();
     std::sort(trace_.steps.begin(), trace_.steps.end(),
               [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
     return std::move(trace_);
@@ -94,6 +178,7 @@ class Converter {
     for (const XLine& line : plane.lines()) {
       if (IsDerivedLineId(line.id())) continue;
       internal::ThreadTrack track;
+      bool any_args = false;
       track.tid = line.id();
       track.name = !line.display_name().empty() ? line.display_name()
                    : !line.name().empty()       ? line.name()
@@ -125,11 +210,27 @@ class Converter {
           e.flow_consumed = static_cast<uint64_t>(PlaneIndex::StatInt(*consumed).value_or(0));
         }
         track.events.push_back(e);
+        std::string args = StatArgs(index, event, {"step_num", "correlation_id", "device_id"});
+        if (!args.empty()) any_args = true;
+        track.args.push_back(std::move(args));
       }
-      std::stable_sort(
-          track.events.begin(), track.events.end(), [](const HostEvent& a, const HostEvent& b) {
-            return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.end_ns > b.end_ns;
-          });
+      if (!any_args) track.args.clear();
+      // Sorted with their args (the Chrome export pairs them by index).
+      std::vector<uint32_t> order(track.events.size());
+      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&track](uint32_t a, uint32_t b) {
+        const HostEvent& x = track.events[a];
+        const HostEvent& y = track.events[b];
+        return x.start_ns != y.start_ns ? x.start_ns < y.start_ns : x.end_ns > y.end_ns;
+      });
+      std::vector<HostEvent> events(track.events.size());
+      std::vector<std::string> args(track.args.size());
+      for (uint32_t i = 0; i < order.size(); ++i) {
+        events[i] = track.events[order[i]];
+        if (!args.empty()) args[i] = std::move(track.args[order[i]]);
+      }
+      track.events = std::move(events);
+      track.args = std::move(args);
       trace_.threads.push_back(std::move(track));
     }
   }
@@ -187,6 +288,10 @@ class Converter {
           e.kind = DeviceEventKind::kMemset;
         }
         trace_.device_events.push_back(e);
+        std::string args =
+            StatArgs(index, event, {"correlation_id", "tf_op", "kernel_details", "memcpy_details"});
+        if (!args.empty()) any_device_args_ = true;
+        trace_.device_event_args.push_back(std::move(args));
       }
     }
   }
@@ -195,6 +300,7 @@ class Converter {
   Trace trace_;
   std::map<std::string, NameId> names_;
   std::map<std::string, int32_t> ops_;
+  bool any_device_args_ = false;
 };
 
 }  // namespace

@@ -23,6 +23,8 @@ namespace {
 // Chrome trace process ids: the host first, then one process per GPU.
 constexpr int64_t kHostPid = 1;
 int64_t GpuPid(int32_t ordinal) { return 2 + int64_t{ordinal}; }
+// The largest thread id Chrome trace viewers keep as it is.
+constexpr int64_t kMaxChromeTid = 0x7fffffff;
 
 class JsonWriter {
  public:
@@ -77,8 +79,26 @@ class ChromeTraceEncoder {
     std::string host_name = "/host:CPU";
     if (!trace_.hostname.empty()) host_name += " " + trace_.hostname;
     ProcessMetadata(kHostPid, host_name, 0);
+    // Chrome trace viewers keep 32-bit thread ids only (Perfetto drops larger ones and puts
+    // every such thread on one track). Profiles of TensorFlow and JAX use 64-bit line ids:
+    // those threads get small ids in line order, their real id stays as an argument.
+    // The thread id as the trace has it (before the timeline moved it out of reserved ranges).
+    auto real_id = [this](const TimelineLine& line) {
+      return line.source >= 0 && static_cast<size_t>(line.source) < trace_.threads.size()
+                 ? trace_.threads[line.source].tid
+                 : line.id;
+    };
+    bool remap = false;
     for (const TimelineLine& line : timeline_.host.lines) {
-      ThreadMetadata(kHostPid, line.id, line.name);
+      const int64_t real = real_id(line);
+      remap = remap || line.id < 0 || line.id > kMaxChromeTid || real < 0 || real > kMaxChromeTid;
+    }
+    host_tids_.reserve(timeline_.host.lines.size());
+    for (size_t i = 0; i < timeline_.host.lines.size(); ++i) {
+      const TimelineLine& line = timeline_.host.lines[i];
+      host_tids_.push_back(remap ? static_cast<int64_t>(i) + 1 : line.id);
+      const int64_t real = real_id(line);
+      ThreadMetadata(kHostPid, host_tids_.back(), line.name, remap ? &real : nullptr);
     }
     for (const TimelinePlane& plane : timeline_.devices) {
       std::string name = absl::StrCat("/device:GPU:", plane.device_ordinal);
@@ -91,13 +111,17 @@ class ChromeTraceEncoder {
       }
     }
     FlowEnds flows;
-    for (const TimelineLine& line : timeline_.host.lines) {
-      const std::vector<HostEvent>& src = trace_.threads[line.source].events;
+    for (size_t l = 0; l < timeline_.host.lines.size(); ++l) {
+      const TimelineLine& line = timeline_.host.lines[l];
+      const ThreadTrack& thread = trace_.threads[line.source];
+      const std::vector<HostEvent>& src = thread.events;
+      const bool has_args = thread.args.size() == src.size();
       for (uint32_t i = line.begin; i < line.end; ++i) {
         const TimelineEvent& te = timeline_.host.events[i];
         const HostEvent& e = src[te.index];
-        HostEventJson(line.id, te, e);
-        const FlowEnd end{kHostPid, line.id, te.start_ns};
+        HostEventJson(host_tids_[l], te, e,
+                      has_args ? std::string_view(thread.args[te.index]) : std::string_view());
+        const FlowEnd end{kHostPid, host_tids_[l], te.start_ns};
         if (e.flow_produced != 0) flows.producers.emplace(e.flow_produced, end);
         if (e.flow_consumed != 0) flows.consumers.push_back({e.flow_consumed, end});
         if (e.kind == HostEventKind::kLaunch && e.correlation_id != 0) {
@@ -110,7 +134,10 @@ class ChromeTraceEncoder {
         for (uint32_t i = line.begin; i < line.end; ++i) {
           const TimelineEvent& te = plane.events[i];
           const DeviceEvent& e = trace_.device_events[te.index];
-          DeviceEventJson(GpuPid(plane.device_ordinal), line.id, te, e);
+          DeviceEventJson(GpuPid(plane.device_ordinal), line.id, te, e,
+                          trace_.device_event_args.size() == trace_.device_events.size()
+                              ? std::string_view(trace_.device_event_args[te.index])
+                              : std::string_view());
           if (e.correlation_id != 0 && e.kind != DeviceEventKind::kOverhead) {
             flows.executions.push_back(
                 {e.correlation_id, {GpuPid(plane.device_ordinal), line.id, te.start_ns}});
@@ -195,7 +222,9 @@ class ChromeTraceEncoder {
     w_.Raw("}}");
   }
 
-  void ThreadMetadata(int64_t pid, int64_t tid, std::string_view name) {
+  // `real_id`: the profile's own id of a thread exported under another `tid`.
+  void ThreadMetadata(int64_t pid, int64_t tid, std::string_view name,
+                      const int64_t* real_id = nullptr) {
     Separator();
     w_.Raw("{\"ph\":\"M\",\"pid\":");
     w_.Int(pid);
@@ -203,6 +232,12 @@ class ChromeTraceEncoder {
     w_.Int(tid);
     w_.Raw(",\"name\":\"thread_name\",\"args\":{\"name\":");
     w_.String(name);
+    if (real_id != nullptr) {
+      // A string: JSON numbers above 2^53 lose digits in JavaScript viewers.
+      w_.Raw(",\"thread_id\":\"");
+      w_.Int(*real_id);
+      w_.Raw("\"");
+    }
     w_.Raw("}}");
   }
 
@@ -235,31 +270,46 @@ class ChromeTraceEncoder {
     w_.Raw(",\"name\":");
   }
 
-  void HostEventJson(int64_t tid, const TimelineEvent& te, const HostEvent& e) {
+  // `extra`: more args, JSON object members without braces ("" for none).
+  void HostEventJson(int64_t tid, const TimelineEvent& te, const HostEvent& e,
+                     std::string_view extra) {
     Complete(kHostPid, tid, te);
     Name(e.name);
+    bool open = false;
+    auto begin_arg = [&]() {
+      w_.Raw(open ? "," : ",\"args\":{");
+      open = true;
+    };
     switch (e.kind) {
       case HostEventKind::kStep:
-        w_.Raw(",\"args\":{\"step_num\":");
-        w_.Int(e.step);
-        w_.Raw("}");
+        if (e.step >= 0) {  // A step root without a number gets none.
+          begin_arg();
+          w_.Raw("\"step_num\":");
+          w_.Int(e.step);
+        }
         break;
       case HostEventKind::kLaunch:
-        w_.Raw(",\"args\":{\"correlation_id\":");
+        begin_arg();
+        w_.Raw("\"correlation_id\":");
         w_.Uint(e.correlation_id);
         if (e.device_id >= 0) {
           w_.Raw(",\"device_id\":");
           w_.Int(e.device_id);
         }
-        w_.Raw("}");
         break;
       default:
         break;
     }
+    if (!extra.empty()) {
+      begin_arg();
+      w_.Raw(extra);
+    }
+    if (open) w_.Raw("}");
     w_.Raw("}");
   }
 
-  void DeviceEventJson(int64_t pid, int64_t tid, const TimelineEvent& te, const DeviceEvent& e) {
+  void DeviceEventJson(int64_t pid, int64_t tid, const TimelineEvent& te, const DeviceEvent& e,
+                       std::string_view extra) {
     Complete(pid, tid, te);
     const std::string_view name = DeviceEventName(trace_, e);
     if (e.name < trace_.names.size() && name.data() == trace_.names[e.name].data()) {
@@ -330,6 +380,10 @@ class ChromeTraceEncoder {
       default:
         break;
     }
+    if (!extra.empty()) {
+      w_.Raw(",");
+      w_.Raw(extra);
+    }
     w_.Raw("}}");
   }
 
@@ -340,6 +394,7 @@ class ChromeTraceEncoder {
   std::string out_;
   JsonWriter w_;
   bool first_ = true;
+  std::vector<int64_t> host_tids_;  // Exported tid of each host timeline line.
 };
 
 }  // namespace

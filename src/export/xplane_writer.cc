@@ -729,4 +729,9 @@ class XSpaceEncoder {
 
 std::string EncodeXSpace(const Trace& trace) { return XSpaceEncoder(trace).Encode(); }
 
+const std::string_view* XSpaceStatNames(size_t* count) {
+  *count = kNumStats;
+  return kStatNames;
+}
+
 }  // namespace tbprof::internal

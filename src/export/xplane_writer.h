@@ -6,6 +6,7 @@
 #define TBPROF_SRC_EXPORT_XPLANE_WRITER_H_
 
 #include <string>
+#include <string_view>
 
 #include "src/trace/trace_data.h"
 
@@ -25,6 +26,10 @@ namespace tbprof::internal {
 //
 // Thread-safe (no shared state); the result does not refer to `trace`.
 std::string EncodeXSpace(const Trace& trace);
+
+// The names of every stat EncodeXSpace may write (its XStatMetadata names), so that readers can
+// tell tbprof's own files from other producers'. Static storage; thread-safe.
+const std::string_view* XSpaceStatNames(size_t* count);
 
 }  // namespace tbprof::internal
 

@@ -42,9 +42,13 @@ struct HostEvent {
 // One OS thread's timeline. Events are sorted by start time, properly nested (a child ends no
 // later than its parent), as the recorder's scopes are.
 struct ThreadTrack {
-  int64_t tid = 0;        // OS thread id (gettid).
-  std::string name;       // Thread name, or "thread <tid>".
+  int64_t tid = 0;   // OS thread id (gettid).
+  std::string name;  // Thread name, or "thread <tid>".
   std::vector<HostEvent> events;
+  // Extra arguments of events[i] for the Chrome trace: JSON object members without braces
+  // ("\"hlo_op\":\"fusion.1\",\"program_id\":7"). Empty, or one entry per event; filled
+  // only when a trace is read back from another producer's profile.
+  std::vector<std::string> args;
 };
 
 enum class DeviceEventKind : uint8_t {
@@ -117,7 +121,7 @@ struct DeviceInfo {
 
 // A tensor as seen by an OpScope: identity plus what it holds.
 struct TensorInfo {
-  uint64_t id = 0;  // Buffer address or user id; 0 = unknown.
+  uint64_t id = 0;    // Buffer address or user id; 0 = unknown.
   int32_t dtype = 0;  // tensorflow.DataType value (DT_FLOAT = 1 ...).
   std::vector<int64_t> shape;
   std::string name;  // For graph inputs named by the user; may be empty.
@@ -160,6 +164,7 @@ struct Trace {
   std::vector<ThreadTrack> threads;
   std::vector<DeviceInfo> devices;
   std::vector<DeviceEvent> device_events;
+  std::vector<std::string> device_event_args;  // Like ThreadTrack::args, for device_events.
   std::vector<OpInfo> ops;
   std::vector<StepInfo> steps;
   std::vector<std::string> warnings;  // XSpace.warnings: drops, clock problems, no GPU...
