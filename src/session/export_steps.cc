@@ -30,14 +30,30 @@ std::string HostFileStem(const Trace& trace) {
   return stem;
 }
 
+std::string SessionDirName(std::string_view stamp, std::string_view name) {
+  constexpr size_t kMaxNameBytes = 100;
+  std::string out(stamp);
+  std::string clean;
+  for (char c : name.substr(0, kMaxNameBytes)) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_';
+    clean.push_back(keep ? c : '_');
+  }
+  while (!clean.empty() && (clean.front() == '.' || clean.front() == '_')) {
+    clean.erase(clean.begin());
+  }
+  if (!clean.empty()) absl::StrAppend(&out, "_", clean);
+  return out;
+}
+
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target) {
   const std::string root = JoinPath(JoinPath(target.run_dir, "plugins"), "profile");
   if (absl::Status s = MakeDirs(root); !s.ok()) return s;
-  const std::string stamp =
-      absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone());
+  const std::string stamp = SessionDirName(
+      absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone()), target.name);
   std::string dir;
   for (int n = 0;; ++n) {
-    dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n));
+    dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n + 1));
     if (mkdir(dir.c_str(), 0755) == 0) break;
     if (errno != EEXIST || n >= 10000) return ErrnoStatus(errno, "mkdir", dir);
   }

@@ -26,12 +26,18 @@ struct ExportTarget {
 // OpInfo and StepInfo statistics). Pure function of the trace.
 void FinalizeCollectedTrace(Trace* trace);
 
-// Stage 3: creates a new session directory <run_dir>/plugins/profile/<YYYY_MM_DD_HH_MM_SS>
-// (local time; "_1", "_2"... appended when it exists: an existing session directory is never
-// reused) and writes <host>.trace.json.gz then <host>.xplane.pb into it, each atomically. On
-// failure the new directory is removed again. Returns the session directory.
-// Errors: those of MakeDirs / WriteFileAtomically (PermissionDenied, NotFound, ...), Internal
-// when the JSON cannot be compressed.
+// The name of a profile session directory: "<stamp>_<name>" ("2026_12_01_22_10_05_model_training"),
+// with every character of `name` outside [A-Za-z0-9._-] replaced by '_', leading dots and
+// underscores dropped, at most 100 bytes of it; just `stamp` for an empty name. The stamp comes
+// first, so sessions sort by time in TensorBoard's Sessions list, and the export's name tells them
+// apart.
+std::string SessionDirName(std::string_view stamp, std::string_view name);
+
+// Stage 3: creates a new session directory <run_dir>/plugins/profile/<SessionDirName(
+// YYYY_MM_DD_HH_MM_SS, target.name)> (local time; "_2", "_3"... appended when it exists: an
+// existing session directory is never reused) and writes <host>.trace.json.gz then
+// <host>.xplane.pb into it, each atomically. On failure the new directory is removed again.
+// Returns the session directory.
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target);
 
 // Stage 4: the run's event file (one per run directory and process, suffix ".tbprof"):

@@ -14,8 +14,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/config/config.h"
-#include "src/host/recorder.h"
 #include "src/export/event_file_reader.h"
+#include "src/host/recorder.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
@@ -120,14 +120,28 @@ TEST(SessionTest, ExportWritesANewSessionDirectoryEachTime) {
     ASSERT_TRUE(space.ParseFromString(bytes));
     EXPECT_EQ(space.hostnames_size(), 1);
   }
-  // Three distinct directories, named by local time with a suffix when the second repeats.
+  // Three distinct directories, named by local time and the export's name, with a suffix when
+  // the second repeats.
   std::vector<std::string> sessions = List(JoinPath(logdir, "plugins/profile"));
   ASSERT_EQ(sessions.size(), 3u);
   for (const std::string& s : sessions) {
-    EXPECT_THAT(s, MatchesRegex("[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}(_[0-9]+)?"));
+    EXPECT_THAT(
+        s, MatchesRegex("[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_model(_[0-9]+)?"));
   }
   EXPECT_NE(dirs[0], dirs[1]);
   EXPECT_NE(dirs[1], dirs[2]);
+}
+
+TEST(SessionTest, SessionDirectoryNamesKeepTheTimeFirstAndTheNameReadable) {
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "model_training"),
+            "2026_01_02_03_04_05_model_training");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "a/b c:d"), "2026_01_02_03_04_05_a_b_c_d");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "../x"), "2026_01_02_03_04_05_x");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", ""), "2026_01_02_03_04_05");
+  EXPECT_EQ(SessionDirName("s", std::string(300, 'n')).size(), 102u);
+  // Sorted by name is sorted by time, whatever the export's name.
+  EXPECT_LT(SessionDirName("2026_01_02_03_04_05", "zzz"),
+            SessionDirName("2026_01_02_03_04_06", "a"));
 }
 
 TEST(SessionTest, RunSubdirectory) {
