@@ -42,6 +42,10 @@ struct Tensor {
   TensorRef ref(const char* name = nullptr) const {
     return TensorRef(data.data(), DType::kFloat32, shape, name);
   }
+  // A weight, shown as "<layer>/<name>" in the graph (like Keras' "dense_1/kernel").
+  TensorRef var(const char* name) const {
+    return TensorRef::Variable(data.data(), DType::kFloat32, shape, name);
+  }
 };
 
 Tensor Random(std::vector<int64_t> shape, std::mt19937* rng, float scale) {
@@ -74,8 +78,6 @@ class Dense {
  public:
   Dense(std::string name, int64_t in, int64_t out, bool relu, std::mt19937* rng)
       : name_(std::move(name)),
-        kernel_name_(name_ + "/kernel"),
-        bias_name_(name_ + "/bias"),
         w_(Random({in, out}, rng, 0.2f)),
         b_({out}, 0.01f),
         relu_(relu) {}
@@ -85,11 +87,11 @@ class Dense {
     tbprof::NameScope scope(name_);
     Tensor y({x.rows(), w_.cols()});
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(input_name), w_.ref(kernel_name_.c_str())}, {y.ref()});
+      TBPROF_OP("MatMul", "MatMul", {x.ref(input_name), w_.var("kernel")}, {y.ref()});
       MatMulInto(x, w_, &y);
     }
     {
-      TBPROF_OP("BiasAdd", "BiasAdd", {y.ref(), b_.ref(bias_name_.c_str())}, {y.ref()});
+      TBPROF_OP("BiasAdd", "BiasAdd", {y.ref(), b_.var("bias")}, {y.ref()});
       for (int64_t i = 0; i < y.rows(); ++i) {
         for (int64_t j = 0; j < y.cols(); ++j) y.data[i * y.cols() + j] += b_.data[j];
       }
@@ -105,8 +107,6 @@ class Dense {
 
  private:
   std::string name_;
-  std::string kernel_name_;  // Names of the weights as graph inputs.
-  std::string bias_name_;
   Tensor w_;
   Tensor b_;
   bool relu_;
@@ -120,7 +120,7 @@ class GatedResidual {
   Tensor Forward(const Tensor& x) {
     tbprof::NameScope scope("gated_residual_1");
     Tensor y(x.shape);
-    TBPROF_OP("GatedResidual", "GatedResidual", {x.ref(), wg_.ref("gated_residual_1/gate_kernel")},
+    TBPROF_OP("GatedResidual", "GatedResidual", {x.ref(), wg_.var("gate_kernel")},
               {y.ref()});
     const Tensor gate = MatMul(x, wg_);
     for (size_t i = 0; i < y.data.size(); ++i) {

@@ -40,6 +40,10 @@ struct DeviceTensor {
     return n;
   }
   tbprof::TensorRef ref() const { return tbprof::TensorRef(data, tbprof::DType::kFloat32, shape); }
+  // A weight, shown as "<layer>/<name>" in the graph (like Keras' "dense_1/kernel").
+  tbprof::TensorRef var(const char* name) const {
+    return tbprof::TensorRef::Variable(data, tbprof::DType::kFloat32, shape, name);
+  }
 };
 
 DeviceTensor Alloc(std::vector<int64_t> shape) {
@@ -68,11 +72,11 @@ class Dense {
     const int batch = static_cast<int>(x.shape[0]);
     if (y_.data == nullptr || y_.shape[0] != batch) y_ = Alloc({batch, out_});
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.ref()}, {y_.ref()});
+      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.var("kernel")}, {y_.ref()});
       MLP_CHECK(mlp_cuda::Gemm(x.data, w_.data, y_.data, batch, out_, in_, stream));
     }
     {
-      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y_.ref(), b_.ref()},
+      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y_.ref(), b_.var("bias")},
                 {y_.ref()});
       MLP_CHECK(mlp_cuda::BiasAct(y_.data, b_.data, batch, out_, relu_, stream));
     }
