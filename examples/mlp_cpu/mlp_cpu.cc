@@ -241,9 +241,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mlp_cpu: the capture server did not start (see the tbprof message)\n");
       return 1;
     }
-    std::printf("serving captures on 127.0.0.1:%d: in TensorBoard, Profile > Capture Profile, "
-                "service address localhost:%d\n",
-                tbprof::CaptureServerPort(), tbprof::CaptureServerPort());
+    std::printf(
+        "serving captures on 127.0.0.1:%d: in TensorBoard, Profile > Capture Profile, "
+        "service address localhost:%d\n",
+        tbprof::CaptureServerPort(), tbprof::CaptureServerPort());
     std::fflush(stdout);
     steps = std::numeric_limits<int64_t>::max();
   }

@@ -22,13 +22,13 @@
 
 namespace {
 
-#define MLP_CHECK(call)                                                              \
-  do {                                                                               \
-    cudaError_t e_ = (call);                                                         \
-    if (e_ != cudaSuccess) {                                                         \
+#define MLP_CHECK(call)                                                                 \
+  do {                                                                                  \
+    cudaError_t e_ = (call);                                                            \
+    if (e_ != cudaSuccess) {                                                            \
       std::fprintf(stderr, "mlp_cuda: %s failed: %s\n", #call, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                  \
-    }                                                                                \
+      std::exit(1);                                                                     \
+    }                                                                                   \
   } while (0)
 
 struct DeviceTensor {
@@ -62,9 +62,11 @@ class Dense {
     std::normal_distribution<float> dist(0.f, std::sqrt(2.f / in));
     std::vector<float> host(static_cast<size_t>(in) * out);
     for (float& v : host) v = dist(*rng);
-    MLP_CHECK(cudaMemcpy(w_.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+    MLP_CHECK(
+        cudaMemcpy(w_.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
     std::vector<float> bias(out, 0.01f);
-    MLP_CHECK(cudaMemcpy(b_.data, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
+    MLP_CHECK(
+        cudaMemcpy(b_.data, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
   }
 
   DeviceTensor Forward(const DeviceTensor& x, cudaStream_t stream) {

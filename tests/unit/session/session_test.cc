@@ -1,10 +1,12 @@
 #include "src/session/session.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -232,7 +234,10 @@ TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
   EXPECT_THAT(plugins, ::testing::Contains("text"));  // The model summary is still written.
 }
 
-TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarning) {
+// A program that never used CUDA: GPU tracing under kAuto is quietly off (one stderr line at
+// most), with no warning in the profile.
+TEST(SessionTest, GpuAutoWithoutCudaIsNoWarning) {
+  ASSERT_FALSE(CudaDriverLoaded()) << "this test process must not load libcuda";
   std::string logdir = TestDir("gpu_auto");
   Session session(Options(logdir, GpuMode::kAuto), std::make_unique<FakeDevice>(false));
   ::testing::internal::CaptureStderr();
@@ -241,13 +246,32 @@ TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarning) {
   { TBPROF_SCOPE("cpu_only"); }
   ASSERT_TRUE(session.Collect().ok());
   const Trace& t = session.trace();
+  EXPECT_TRUE(t.warnings.empty()) << t.warnings[0];
+  EXPECT_TRUE(t.device_events.empty());
+  EXPECT_FALSE(t.threads.empty());
+  // Printed once per process at most, on one line.
+  if (!err.empty()) {
+    EXPECT_THAT(err, HasSubstr("no GPU in this fake"));
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
+  }
+}
+
+// A program that uses CUDA (the driver library is loaded, here by the time of collection) and
+// gets no GPU tracing is warned in the profile.
+TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarningWhenCudaIsUsed) {
+  std::string logdir = TestDir("gpu_auto_cuda");
+  Session session(Options(logdir, GpuMode::kAuto), std::make_unique<FakeDevice>(false));
+  ASSERT_TRUE(session.Start().ok());
+  void* libcuda = dlopen(TBPROF_FAKE_LIBCUDA, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(libcuda, nullptr) << dlerror();
+  EXPECT_TRUE(CudaDriverLoaded());
+  { TBPROF_SCOPE("cpu_only"); }
+  ASSERT_TRUE(session.Collect().ok());
+  const Trace& t = session.trace();
   ASSERT_EQ(t.warnings.size(), 1u);
   EXPECT_THAT(t.warnings[0], HasSubstr("no GPU in this fake"));
   EXPECT_THAT(t.warnings[0], HasSubstr("CPU only"));
-  EXPECT_TRUE(t.device_events.empty());
-  EXPECT_FALSE(t.threads.empty());
-  // Printed once per process at most.
-  if (!err.empty()) EXPECT_THAT(err, HasSubstr("no GPU in this fake"));
+  dlclose(libcuda);
 }
 
 TEST(SessionTest, GpuOnFailsAndLeavesTracingOff) {
