@@ -46,9 +46,10 @@ class SummaryWriter {
   SummaryWriter(const SummaryWriter&) = delete;
   SummaryWriter& operator=(const SummaryWriter&) = delete;
 
-  // A scalar (Scalars tab), stored as float32 like tf.summary.scalar. InvalidArgument for NaN,
-  // infinity or a magnitude beyond float32, naming the tag.
-  absl::Status Scalar(std::string_view tag, double value, int64_t step);
+  // A scalar (Scalars tab), stored as float32 like tf.summary.scalar. `wall_time_s` (seconds
+  // since the epoch, the Scalars tab's "Relative"/"Wall" axes) when > 0, else now.
+  // InvalidArgument for NaN, infinity or a magnitude beyond float32, naming the tag.
+  absl::Status Scalar(std::string_view tag, double value, int64_t step, double wall_time_s = 0);
 
   // A histogram of `values` with TensorBoard's default bucket layout (Histograms and
   // Distributions tabs): 30 equal-width buckets from min to max, or, when all values are
@@ -61,8 +62,8 @@ class SummaryWriter {
 
   // An image from raw pixels, rows top to bottom, `channels` 1 (gray), 3 (RGB) or 4 (RGBA),
   // encoded as PNG. InvalidArgument when pixels.size() != height*width*channels or a size is 0.
-  absl::Status Image(std::string_view tag, absl::Span<const uint8_t> pixels, int height,
-                     int width, int channels, int64_t step);
+  absl::Status Image(std::string_view tag, absl::Span<const uint8_t> pixels, int height, int width,
+                     int channels, int64_t step);
 
   // An already-encoded PNG; width and height come from its header. InvalidArgument when the
   // bytes are not a PNG (signature, IHDR chunk).

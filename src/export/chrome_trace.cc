@@ -75,8 +75,14 @@ class ChromeTraceEncoder {
     std::string host_name = "/host:CPU";
     if (!trace_.hostname.empty()) host_name += " " + trace_.hostname;
     ProcessMetadata(kHostPid, host_name, 0);
+    // Threads that run steps (the main loop) sort above the others (input pipelines...).
+    int64_t order = 0;
     for (const TimelineLine& line : timeline_.host.lines) {
-      ThreadMetadata(kHostPid, line.id, line.name);
+      const std::vector<HostEvent>& src = trace_.threads[line.source].events;
+      const bool runs_steps = std::any_of(src.begin(), src.end(), [](const HostEvent& e) {
+        return e.kind == HostEventKind::kStep;
+      });
+      ThreadMetadata(kHostPid, line.id, line.name, (runs_steps ? 0 : 1'000'000) + order++);
     }
     for (const TimelinePlane& plane : timeline_.devices) {
       std::string name = absl::StrCat("/device:GPU:", plane.device_ordinal);
@@ -130,7 +136,7 @@ class ChromeTraceEncoder {
     w_.Raw("}}");
   }
 
-  void ThreadMetadata(int64_t pid, int64_t tid, std::string_view name) {
+  void ThreadMetadata(int64_t pid, int64_t tid, std::string_view name, int64_t sort_index = -1) {
     Separator();
     w_.Raw("{\"ph\":\"M\",\"pid\":");
     w_.Int(pid);
@@ -138,6 +144,15 @@ class ChromeTraceEncoder {
     w_.Int(tid);
     w_.Raw(",\"name\":\"thread_name\",\"args\":{\"name\":");
     w_.String(name);
+    w_.Raw("}}");
+    if (sort_index < 0) return;
+    Separator();
+    w_.Raw("{\"ph\":\"M\",\"pid\":");
+    w_.Int(pid);
+    w_.Raw(",\"tid\":");
+    w_.Int(tid);
+    w_.Raw(",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
+    w_.Int(sort_index);
     w_.Raw("}}");
   }
 
@@ -172,7 +187,13 @@ class ChromeTraceEncoder {
 
   void HostEventJson(int64_t tid, const TimelineEvent& te, const HostEvent& e) {
     Complete(kHostPid, tid, te);
-    Name(e.name);
+    if (e.kind == HostEventKind::kStep) {
+      // "step 12", as xprof's trace viewer names steps.
+      const std::string_view name = NameOf(trace_, e.name);
+      w_.String(absl::StrCat(absl::string_view(name.data(), name.size()), " ", e.step));
+    } else {
+      Name(e.name);
+    }
     switch (e.kind) {
       case HostEventKind::kStep:
         w_.Raw(",\"args\":{\"step_num\":");

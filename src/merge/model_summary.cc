@@ -159,6 +159,9 @@ std::vector<StepScalar> StepScalars(const Trace& trace) {
     StepScalar scalar;
     scalar.step = step.step;
     scalar.step_time_ms = Ms(duration);
+    if (trace.start_walltime_ns > 0) {
+      scalar.wall_time_s = static_cast<double>(trace.start_walltime_ns + step.end_ns) / 1e9;
+    }
     scalar.gpu_busy_share =
         duration > 0 ? static_cast<double>(step.gpu_busy_ns) / static_cast<double>(duration) : 0;
     out.push_back(scalar);

@@ -41,6 +41,7 @@ struct StepScalar {
   int64_t step = 0;
   double step_time_ms = 0;
   double gpu_busy_share = 0;  // 0..1 of the step's duration.
+  double wall_time_s = 0;     // When the step ended, seconds since the epoch (0: unknown).
 };
 
 // Per-step values of a merged trace, in step order.

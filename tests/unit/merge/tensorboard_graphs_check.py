@@ -113,6 +113,10 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
                              tag=f"{tag}/step_time_ms"))
     c.expect(len(scalars) >= 1 and all(p[2] > 0 for p in scalars),
              f"{tag}: step_time_ms points {scalars}")
+    # Each point at its own step's end: wall times increase with the step.
+    walls = [p[0] for p in sorted(scalars, key=lambda p: p[1])]
+    c.expect(all(a < b for a, b in zip(walls, walls[1:])),
+             f"{tag}: step_time_ms points do not carry each step's wall time: {scalars}")
     print(f"  {tag}: {len(names)} nodes, {sum(len(d.node_stats) for d in rm.step_stats.dev_stats)}"
           f" node stats on {devices}, {len(scalars)} step points")
 
