@@ -572,8 +572,14 @@ class EventsValidator {
   void StepStats(const tensorflow::RunMetadata& rm, const tensorflow::GraphDef* graph,
                  const std::string& where) {
     std::set<std::string> names;
+    std::set<std::string> sources;  // Outside tensors: memory, no compute time.
     if (graph != nullptr) {
-      for (const auto& node : graph->node()) names.insert(node.name());
+      for (const auto& node : graph->node()) {
+        names.insert(node.name());
+        if (node.op() == "Placeholder" || node.op() == "Const" || node.op() == "VariableV2") {
+          sources.insert(node.name());
+        }
+      }
     }
     for (const auto& dev : rm.step_stats().dev_stats()) {
       const std::string w = absl::StrCat(where, " device ", Q(dev.device()));
@@ -592,9 +598,11 @@ class EventsValidator {
             Add(nw, "event.step-stats-node", "node_name names no node of the graph");
           }
         }
-        if (ns.all_end_rel_micros() <= 0) {
+        if (ns.all_end_rel_micros() < 0 ||
+            (ns.all_end_rel_micros() == 0 && sources.count(ns.node_name()) == 0)) {
           Add(nw, "event.step-stats-time",
-              absl::StrCat("all_end_rel_micros must be > 0 for a compute time, is ",
+              absl::StrCat("all_end_rel_micros must be > 0 for a compute time (0 only for a "
+                           "Placeholder, Const or VariableV2), is ",
                            ns.all_end_rel_micros()));
         }
         for (const auto& output : ns.output()) {

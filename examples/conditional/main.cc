@@ -11,9 +11,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <random>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +41,10 @@ struct Tensor {
   int64_t cols() const { return shape.size() > 1 ? shape[1] : 1; }
   TensorRef ref(const char* name = nullptr) const {
     return TensorRef(data.data(), DType::kFloat32, shape, name);
+  }
+  // A weight, shown as "<layer>/<name>" in the graph (like Keras' "dense_1/kernel").
+  TensorRef var(const char* name) const {
+    return TensorRef::Variable(data.data(), DType::kFloat32, shape, name);
   }
 };
 
@@ -73,23 +77,18 @@ Tensor MatMul(const Tensor& x, const Tensor& w) {
 class Dense {
  public:
   Dense(std::string name, int64_t in, int64_t out, bool relu, std::mt19937* rng)
-      : name_(std::move(name)),
-        kernel_name_(name_ + "/kernel"),
-        bias_name_(name_ + "/bias"),
-        w_(Random({in, out}, rng, 0.2f)),
-        b_({out}, 0.01f),
-        relu_(relu) {}
+      : name_(std::move(name)), w_(Random({in, out}, rng, 0.2f)), b_({out}, 0.01f), relu_(relu) {}
 
   // `input_name` names x in the graph when it comes from outside the model.
   Tensor Forward(const Tensor& x, const char* input_name = nullptr) {
     tbprof::NameScope scope(name_);
     Tensor y({x.rows(), w_.cols()});
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(input_name), w_.ref(kernel_name_.c_str())}, {y.ref()});
+      TBPROF_OP("MatMul", "MatMul", {x.ref(input_name), w_.var("kernel")}, {y.ref()});
       MatMulInto(x, w_, &y);
     }
     {
-      TBPROF_OP("BiasAdd", "BiasAdd", {y.ref(), b_.ref(bias_name_.c_str())}, {y.ref()});
+      TBPROF_OP("BiasAdd", "BiasAdd", {y.ref(), b_.var("bias")}, {y.ref()});
       for (int64_t i = 0; i < y.rows(); ++i) {
         for (int64_t j = 0; j < y.cols(); ++j) y.data[i * y.cols() + j] += b_.data[j];
       }
@@ -105,8 +104,6 @@ class Dense {
 
  private:
   std::string name_;
-  std::string kernel_name_;  // Names of the weights as graph inputs.
-  std::string bias_name_;
   Tensor w_;
   Tensor b_;
   bool relu_;
@@ -120,8 +117,7 @@ class GatedResidual {
   Tensor Forward(const Tensor& x) {
     tbprof::NameScope scope("gated_residual_1");
     Tensor y(x.shape);
-    TBPROF_OP("GatedResidual", "GatedResidual", {x.ref(), wg_.ref("gated_residual_1/gate_kernel")},
-              {y.ref()});
+    TBPROF_OP("GatedResidual", "GatedResidual", {x.ref(), wg_.var("gate_kernel")}, {y.ref()});
     const Tensor gate = MatMul(x, wg_);
     for (size_t i = 0; i < y.data.size(); ++i) {
       y.data[i] = x.data[i] / (1.0f + std::exp(-gate.data[i]));
@@ -238,9 +234,8 @@ bool Check(const absl::Status& status, const char* what) {
 // One line per export: the tag it added to the Graphs tab and the profile session it wrote.
 void PrintExport(const char* tag) {
   if (std::optional<tbprof::ExportInfo> info = tbprof::LastExportInfo()) {
-    std::printf("  tag %-16s %lld ops, %lld steps -> %s\n", tag,
-                static_cast<long long>(info->ops), static_cast<long long>(info->steps),
-                info->session_dir.c_str());
+    std::printf("  tag %-16s %lld ops, %lld steps -> %s\n", tag, static_cast<long long>(info->ops),
+                static_cast<long long>(info->steps), info->session_dir.c_str());
   }
 }
 
@@ -288,8 +283,10 @@ int main(int argc, char** argv) {
 
   std::printf("final training loss %.4f\n", loss);
   if (std::optional<tbprof::ExportInfo> info = tbprof::LastExportInfo()) {
-    std::printf("the Graphs tab has one tag per export, each with its own graph and stats:\n"
-                "  tensorboard --logdir %s\n", info->logdir.c_str());
+    std::printf(
+        "the Graphs tab has one tag per export, each with its own graph and stats:\n"
+        "  tensorboard --logdir %s\n",
+        info->logdir.c_str());
   } else {
     std::printf("tracing is off (set TBPROF=1 to write a trace)\n");
   }

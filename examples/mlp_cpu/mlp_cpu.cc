@@ -47,6 +47,10 @@ struct Tensor {
   tbprof::TensorRef ref(const char* name = nullptr) const {
     return tbprof::TensorRef(data.data(), tbprof::DType::kFloat32, {rows, cols}, name);
   }
+  // A weight, shown as "<layer>/<name>" in the graph (like Keras' "dense_1/kernel").
+  tbprof::TensorRef var(const char* name) const {
+    return tbprof::TensorRef::Variable(data.data(), tbprof::DType::kFloat32, {rows, cols}, name);
+  }
 };
 
 // y = x * w, blocked over k and j so the inner loop streams contiguous rows.
@@ -85,11 +89,11 @@ class Dense {
     if (y->rows != x.rows || y->cols != w_.cols) *y = Tensor(x.rows, w_.cols);
     if (z_.rows != x.rows || z_.cols != w_.cols) z_ = Tensor(x.rows, w_.cols);
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.ref()}, {z_.ref()});
+      TBPROF_OP("MatMul", "MatMul", {x.ref("features"), w_.var("kernel")}, {z_.ref()});
       Gemm(x, w_, &z_);
     }
     {
-      TBPROF_OP("BiasAdd", "BiasAdd", {z_.ref(), b_.ref()}, {z_.ref()});
+      TBPROF_OP("BiasAdd", "BiasAdd", {z_.ref(), b_.var("bias")}, {z_.ref()});
       for (int64_t i = 0; i < z_.rows; ++i) {
         float* row = z_.data.data() + i * z_.cols;
         for (int64_t j = 0; j < z_.cols; ++j) row[j] += b_.data[j];

@@ -22,13 +22,13 @@
 
 namespace {
 
-#define MLP_CHECK(call)                                                              \
-  do {                                                                               \
-    cudaError_t e_ = (call);                                                         \
-    if (e_ != cudaSuccess) {                                                         \
+#define MLP_CHECK(call)                                                                 \
+  do {                                                                                  \
+    cudaError_t e_ = (call);                                                            \
+    if (e_ != cudaSuccess) {                                                            \
       std::fprintf(stderr, "mlp_cuda: %s failed: %s\n", #call, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                  \
-    }                                                                                \
+      std::exit(1);                                                                     \
+    }                                                                                   \
   } while (0)
 
 struct DeviceTensor {
@@ -40,6 +40,10 @@ struct DeviceTensor {
     return n;
   }
   tbprof::TensorRef ref() const { return tbprof::TensorRef(data, tbprof::DType::kFloat32, shape); }
+  // A weight, shown as "<layer>/<name>" in the graph (like Keras' "dense_1/kernel").
+  tbprof::TensorRef var(const char* name) const {
+    return tbprof::TensorRef::Variable(data, tbprof::DType::kFloat32, shape, name);
+  }
 };
 
 DeviceTensor Alloc(std::vector<int64_t> shape) {
@@ -58,9 +62,11 @@ class Dense {
     std::normal_distribution<float> dist(0.f, std::sqrt(2.f / in));
     std::vector<float> host(static_cast<size_t>(in) * out);
     for (float& v : host) v = dist(*rng);
-    MLP_CHECK(cudaMemcpy(w_.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+    MLP_CHECK(
+        cudaMemcpy(w_.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
     std::vector<float> bias(out, 0.01f);
-    MLP_CHECK(cudaMemcpy(b_.data, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
+    MLP_CHECK(
+        cudaMemcpy(b_.data, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
   }
 
   DeviceTensor Forward(const DeviceTensor& x, cudaStream_t stream) {
@@ -68,11 +74,11 @@ class Dense {
     const int batch = static_cast<int>(x.shape[0]);
     if (y_.data == nullptr || y_.shape[0] != batch) y_ = Alloc({batch, out_});
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.ref()}, {y_.ref()});
+      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.var("kernel")}, {y_.ref()});
       MLP_CHECK(mlp_cuda::Gemm(x.data, w_.data, y_.data, batch, out_, in_, stream));
     }
     {
-      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y_.ref(), b_.ref()},
+      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y_.ref(), b_.var("bias")},
                 {y_.ref()});
       MLP_CHECK(mlp_cuda::BiasAct(y_.data, b_.data, batch, out_, relu_, stream));
     }

@@ -37,12 +37,29 @@
 
 namespace tbprof {
 
+// What a tensor that no traced op produced (an outside tensor) is in the traced graph.
+//   kAuto      named: the graph's data input, a top-level "Placeholder" called `name`
+//              ("features"); unnamed: a "Const" in the scope of the op that first reads it,
+//              "<op>/input_<k>" (k = its input slot), e.g. "mlp/dense_2/MatMul/input_1".
+//   kInput     the graph's data input: a top-level "Placeholder" called `name` (or input_<k>).
+//   kVariable  a weight: a "VariableV2" node "<name scope of its first reader>/<name>",
+//              e.g. "mlp/dense_1/kernel" for TensorRef::Variable(w, ..., "kernel") read by
+//              "mlp/dense_1/MatMul", as Keras names its variables.
+//   kConstant  a constant: a "Const" node "<name scope of its first reader>/<name>".
+// Outside tensors carry their memory in the Graphs tab's Profile view and no compute time.
+// The role is ignored for tensors some traced op produced (those are edges).
+enum class TensorRole : uint8_t { kAuto = 0, kInput = 1, kVariable = 2, kConstant = 3 };
+
 // The identity and description of a tensor an op reads or writes. tbprof finds the edges of
 // the traced graph by identity: an op whose input has the id of another op's output is
 // connected to it. The id is usually the address of the tensor's buffer; use WithId() for
 // tensors that have no stable address (a user-chosen number, unique while it is alive).
 // A TensorRef copies the shape (up to kMaxRank dimensions) and keeps `name` as a pointer, which
 // must stay valid until the op's constructor (or TBPROF_OP) returns.
+//
+// Naming weights (shown as "dense_1/kernel", "dense_1/bias" in the Graphs tab):
+//   TBPROF_OP("MatMul", "MatMul", {x.ref(), TensorRef::Variable(w.data(), kFloat32, {k, n},
+//             "kernel")}, {y.ref()});
 struct TensorRef {
   static constexpr int kMaxRank = 8;
 
@@ -56,13 +73,30 @@ struct TensorRef {
                           const char* name = nullptr) {
     return TensorRef(id, dtype, shape, name);
   }
+  // A weight read by the op: node "<scope>/<name>" of type VariableV2 (see TensorRole).
+  static TensorRef Variable(const void* buffer, DType dtype, absl::Span<const int64_t> shape,
+                            const char* name) {
+    return TensorRef(buffer, dtype, shape, name).WithRole(TensorRole::kVariable);
+  }
+  // A constant read by the op: node "<scope>/<name>" of type Const (see TensorRole).
+  static TensorRef Constant(const void* buffer, DType dtype, absl::Span<const int64_t> shape,
+                            const char* name) {
+    return TensorRef(buffer, dtype, shape, name).WithRole(TensorRole::kConstant);
+  }
+  // This reference with another role.
+  TensorRef WithRole(TensorRole new_role) const {
+    TensorRef copy = *this;
+    copy.role = new_role;
+    return copy;
+  }
 
   uint64_t id = 0;
   DType dtype = DType::kInvalid;
   int32_t rank = 0;  // The real rank; dims holds min(rank, kMaxRank) of them.
   int64_t dims[kMaxRank] = {};
-  // Optional display name, for the graph's inputs ("images"); nullptr = none.
+  // Optional display name ("features", "kernel"); nullptr = none. See TensorRole.
   const char* name = nullptr;
+  TensorRole role = TensorRole::kAuto;
 
  private:
   TensorRef(uint64_t tensor_id, DType tensor_dtype, absl::Span<const int64_t> shape,

@@ -47,9 +47,10 @@ class SummaryWriter {
   SummaryWriter(const SummaryWriter&) = delete;
   SummaryWriter& operator=(const SummaryWriter&) = delete;
 
-  // A scalar (Scalars tab), stored as float32 like tf.summary.scalar. InvalidArgument for NaN,
-  // infinity or a magnitude beyond float32, naming the tag.
-  absl::Status Scalar(std::string_view tag, double value, int64_t step);
+  // A scalar (Scalars tab), stored as float32 like tf.summary.scalar. `wall_time_s` (seconds
+  // since the epoch, the Scalars tab's "Relative"/"Wall" axes) when > 0, else now.
+  // InvalidArgument for NaN, infinity or a magnitude beyond float32, naming the tag.
+  absl::Status Scalar(std::string_view tag, double value, int64_t step, double wall_time_s = 0);
 
   // A histogram of `values` with TensorBoard's default bucket layout (Histograms and
   // Distributions tabs): 30 equal-width buckets from min to max, or, when all values are

@@ -98,7 +98,13 @@ class ChromeTraceEncoder {
       const TimelineLine& line = timeline_.host.lines[i];
       host_tids_.push_back(remap ? static_cast<int64_t>(i) + 1 : line.id);
       const int64_t real = real_id(line);
-      ThreadMetadata(kHostPid, host_tids_.back(), line.name, remap ? &real : nullptr);
+      // Threads that run steps (the main loop) sort above the others (input pipelines...).
+      const std::vector<HostEvent>& src = trace_.threads[line.source].events;
+      const bool runs_steps = std::any_of(src.begin(), src.end(), [](const HostEvent& e) {
+        return e.kind == HostEventKind::kStep;
+      });
+      ThreadMetadata(kHostPid, host_tids_.back(), line.name, remap ? &real : nullptr,
+                     (runs_steps ? 0 : 1'000'000) + static_cast<int64_t>(i));
     }
     for (const TimelinePlane& plane : timeline_.devices) {
       std::string name = absl::StrCat("/device:GPU:", plane.device_ordinal);
@@ -222,9 +228,10 @@ class ChromeTraceEncoder {
     w_.Raw("}}");
   }
 
-  // `real_id`: the profile's own id of a thread exported under another `tid`.
+  // `real_id`: the profile's own id of a thread exported under another `tid`; `sort_index`:
+  // the thread's place among its process's threads (none when negative).
   void ThreadMetadata(int64_t pid, int64_t tid, std::string_view name,
-                      const int64_t* real_id = nullptr) {
+                      const int64_t* real_id = nullptr, int64_t sort_index = -1) {
     Separator();
     w_.Raw("{\"ph\":\"M\",\"pid\":");
     w_.Int(pid);
@@ -238,6 +245,15 @@ class ChromeTraceEncoder {
       w_.Int(*real_id);
       w_.Raw("\"");
     }
+    w_.Raw("}}");
+    if (sort_index < 0) return;
+    Separator();
+    w_.Raw("{\"ph\":\"M\",\"pid\":");
+    w_.Int(pid);
+    w_.Raw(",\"tid\":");
+    w_.Int(tid);
+    w_.Raw(",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":");
+    w_.Int(sort_index);
     w_.Raw("}}");
   }
 
@@ -274,7 +290,13 @@ class ChromeTraceEncoder {
   void HostEventJson(int64_t tid, const TimelineEvent& te, const HostEvent& e,
                      std::string_view extra) {
     Complete(kHostPid, tid, te);
-    Name(e.name);
+    if (e.kind == HostEventKind::kStep && e.step >= 0) {
+      // "step 12", as xprof's trace viewer names steps.
+      const std::string_view name = NameOf(trace_, e.name);
+      w_.String(absl::StrCat(absl::string_view(name.data(), name.size()), " ", e.step));
+    } else {
+      Name(e.name);
+    }
     bool open = false;
     auto begin_arg = [&]() {
       w_.Raw(open ? "," : ",\"args\":{");

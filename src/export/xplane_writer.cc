@@ -15,6 +15,7 @@
 #include "src/export/proto_wire.h"
 #include "src/export/text_util.h"
 #include "src/export/timeline.h"
+#include "tbprof/graph.h"
 
 namespace tbprof::internal {
 namespace {
@@ -81,6 +82,10 @@ enum Stat : uint8_t {
   kProducerId,
   kConsumerType,
   kConsumerId,
+  kInputs,
+  kOutputs,
+  kOutputBytes,
+  kLongName,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -112,6 +117,10 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "_p",
     "_ct",
     "_c",
+    "inputs",
+    "outputs",
+    "output_bytes",
+    "long_name",
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -250,7 +259,11 @@ struct PlanePlan {
   std::string name;
   const TimelinePlane* timeline = nullptr;
   std::vector<std::string> event_names;  // Index = metadata id - 1.
-  std::vector<std::string> renamed;      // Loop-marker names that got a trailing '_'.
+  // Host plane: the op (index into Trace::ops) of each event metadata, -1 for none; its
+  // tensors become stats of the metadata (the trace viewer's Details pane shows them).
+  std::vector<int32_t> event_ops;
+  const Trace* trace = nullptr;
+  std::vector<std::string> renamed;  // Loop-marker names that got a trailing '_'.
   std::array<bool, kNumStats> used{};
   StatIds ids{};
   std::vector<PlaneStat> stats;
@@ -436,6 +449,43 @@ void AppendDetails(const DeviceEvent& e, std::string* out) {
   }
 }
 
+// "float32[64, 512], int32[64]": dtype and shape of each tensor.
+std::string TensorsText(const std::vector<TensorInfo>& tensors) {
+  std::string out;
+  for (const TensorInfo& t : tensors) {
+    if (!out.empty()) out += ", ";
+    out += DTypeName(static_cast<DType>(t.dtype));
+    out += '[';
+    for (size_t i = 0; i < t.shape.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += t.shape[i] < 0 ? std::string("?") : std::to_string(t.shape[i]);
+    }
+    out += ']';
+  }
+  return out;
+}
+
+// An op's event metadata entry: {id, name, stats: inputs, outputs, output_bytes, long_name}.
+template <typename S>
+void OpMetadataEntry(S& s, uint32_t id, std::string_view name, const OpInfo& op,
+                     const StatIds& ids) {
+  constexpr uint32_t kMetaStats = 5;  // XEventMetadata.stats.
+  const std::string inputs = TensorsText(op.inputs);
+  const std::string outputs = TensorsText(op.outputs);
+  Message(s, xplane::kEventMetadata, [&](auto& entry) {
+    Int64Field(entry, kMapKey, id);
+    Message(entry, kMapValue, [&](auto& meta) {
+      Int64Field(meta, kMetaId, id);
+      BytesField(meta, kMetaName, name);
+      StrStat(meta, kMetaStats, ids[kInputs], inputs);
+      StrStat(meta, kMetaStats, ids[kOutputs], outputs);
+      UintStat(meta, kMetaStats, ids[kOutputBytes], op.output_bytes);
+      StrStat(meta, kMetaStats, ids[kLongName],
+              ToValidUtf8(std::string(name) + "(" + inputs + ") -> " + outputs));
+    });
+  });
+}
+
 // One map<int64, X{Event,Stat}Metadata> entry: {key: id, value: {id, name}}.
 template <typename S>
 void MetadataEntry(S& s, uint32_t field, uint32_t id, std::string_view name) {
@@ -459,7 +509,12 @@ void PlaneHead(S& s, const PlanePlan& p) {
 template <typename S>
 void PlaneTail(S& s, const PlanePlan& p) {
   for (size_t i = 0; i < p.event_names.size(); ++i) {
-    MetadataEntry(s, xplane::kEventMetadata, static_cast<uint32_t>(i + 1), p.event_names[i]);
+    const int32_t op = i < p.event_ops.size() ? p.event_ops[i] : -1;
+    if (op >= 0) {
+      OpMetadataEntry(s, static_cast<uint32_t>(i + 1), p.event_names[i], p.trace->ops[op], p.ids);
+    } else {
+      MetadataEntry(s, xplane::kEventMetadata, static_cast<uint32_t>(i + 1), p.event_names[i]);
+    }
   }
   for (int st = 0; st < kNumStats; ++st) {
     if (p.used[st]) MetadataEntry(s, xplane::kStatMetadata, p.ids[st], kStatNames[st]);
@@ -482,6 +537,7 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
   p.id = kHostPlaneId;
   p.name = "/host:CPU";
   p.timeline = &tl;
+  p.trace = &trace;
   EventMetadataTable meta(trace);
   // The timeline's scratch field caches each event's body size for the write pass.
   std::vector<TimelineEvent>& events = tl.events;
@@ -499,6 +555,11 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
       const uint32_t meta_id = meta.ForNameId(e.name);
       if (e.kind == HostEventKind::kStep) {
         p.used[kR] = p.used[kStepNum] = true;
+      } else if (e.kind == HostEventKind::kOp && e.op_index >= 0 &&
+                 static_cast<size_t>(e.op_index) < trace.ops.size()) {
+        if (p.event_ops.size() < meta_id) p.event_ops.resize(meta_id, -1);
+        p.event_ops[meta_id - 1] = e.op_index;
+        p.used[kInputs] = p.used[kOutputs] = p.used[kOutputBytes] = p.used[kLongName] = true;
       } else if (e.kind == HostEventKind::kLaunch) {
         if (e.correlation_id != 0) p.used[kCorrelationId] = true;
         if (e.device_id >= 0) p.used[kDeviceId] = true;

@@ -691,6 +691,7 @@ int32_t CopyTensors(const TensorRef* refs, size_t n, std::vector<TensorInfo>* ou
     if (kept < rank) ++truncated;
     info.shape.assign(ref.dims, ref.dims + kept);
     if (ref.name != nullptr) info.name = ref.name;
+    info.role = static_cast<int32_t>(ref.role);
     out->push_back(std::move(info));
   }
   return truncated;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "src/merge/op_stats.h"
+#include "src/merge/run_metadata.h"
 #include "src/util/strings.h"
 
 namespace tbprof::internal {
@@ -122,15 +123,27 @@ std::string ModelSummaryMarkdown(const Trace& trace, const TracedGraph& traced,
   }
   const std::vector<size_t> ops = RankedOps(trace, traced);
   absl::StrAppend(&out, ", ", ops.size(), " op", ops.size() == 1 ? "" : "s", " ran.\n\n");
+  const RepresentativeStep shown = ChooseRepresentativeStep(trace);
+  if (shown.marked) {
+    absl::StrAppendFormat(&out,
+                          "Graphs tab (Profile): the executions of step %d, the median of %d "
+                          "by duration (%.3f ms). The table below counts the whole capture.\n\n",
+                          shown.step, static_cast<int64_t>(shown.steps),
+                          Ms(shown.end_ns - shown.start_ns));
+  } else {
+    out += "Graphs tab (Profile): the executions of the whole capture (no steps marked).\n\n";
+  }
   if (ops.empty()) return out;
   out +=
-      "| Op | Type | Output shape | Executions | Host ms | GPU ms | Share of step time % |\n"
-      "|:---|:---|:---|---:|---:|---:|---:|\n";
+      "| Op | Type | Output shape | Executions in capture | Host ms, capture total | "
+      "Host ms, mean per execution | GPU ms, capture total | Share of step time % |\n"
+      "|:---|:---|:---|---:|---:|---:|---:|---:|\n";
   for (size_t i : ops) {
     const OpInfo& op = trace.ops[i];
     absl::StrAppendFormat(
-        &out, "| %s | %s | %s | %d | %.3f | %.3f | %.1f |\n", CodeSpan(traced.op_nodes[i]),
+        &out, "| %s | %s | %s | %d | %.3f | %.3f | %.3f | %.1f |\n", CodeSpan(traced.op_nodes[i]),
         EscapeMarkdown(op.type), ShapeText(op.outputs), op.executions, Ms(op.host_total_ns),
+        Ms(op.host_total_ns) / static_cast<double>(std::max<int64_t>(1, op.executions)),
         Ms(op.gpu_ns), 100.0 * static_cast<double>(OpTimeNs(op)) / static_cast<double>(total_ns));
   }
   return out;
@@ -146,6 +159,9 @@ std::vector<StepScalar> StepScalars(const Trace& trace) {
     StepScalar scalar;
     scalar.step = step.step;
     scalar.step_time_ms = Ms(duration);
+    if (trace.start_walltime_ns > 0) {
+      scalar.wall_time_s = static_cast<double>(trace.start_walltime_ns + step.end_ns) / 1e9;
+    }
     scalar.gpu_busy_share =
         duration > 0 ? static_cast<double>(step.gpu_busy_ns) / static_cast<double>(duration) : 0;
     out.push_back(scalar);

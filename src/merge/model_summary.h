@@ -27,9 +27,11 @@ int64_t TotalStepTimeNs(const Trace& trace);
 bool HasDeviceWork(const Trace& trace);
 
 // A markdown summary of a merged trace: a header line (title, steps, total step time, GPU busy
-// share when there was device work), then one table row per op that ran, by decreasing
-// OpTimeNs (ties by name): op (the graph node name from `traced`), type, output shapes,
-// executions, host ms (total), GPU ms, share of step time %. Renders as a table in
+// share when there was device work), a line naming the step whose executions the Graphs tab
+// shows (ChooseRepresentativeStep: "step N, the median of K by duration"), then one table row
+// per op that ran, by decreasing OpTimeNs (ties by name): op (the graph node name from
+// `traced`), type, output shapes, executions in the capture, host ms (capture total and mean
+// per execution), GPU ms (capture total), share of step time %. Renders as a table in
 // TensorBoard's Text tab (names in code spans, markdown characters escaped).
 std::string ModelSummaryMarkdown(const Trace& trace, const TracedGraph& traced,
                                  std::string_view title);
@@ -39,6 +41,7 @@ struct StepScalar {
   int64_t step = 0;
   double step_time_ms = 0;
   double gpu_busy_share = 0;  // 0..1 of the step's duration.
+  double wall_time_s = 0;     // When the step ended, seconds since the epoch (0: unknown).
 };
 
 // Per-step values of a merged trace, in step order.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <utility>
 #include <vector>
@@ -19,20 +20,28 @@ namespace {
 
 constexpr char kDevicePrefix[] = "/job:localhost/replica:0/task:0";
 
-// Rounded microseconds of a duration, at least 1: anything that ran shows in the graph.
-int64_t DurationMicros(int64_t ns) { return std::max<int64_t>(1, (ns + 500) / 1000); }
-
-void SetTimes(int64_t abs_start_ns, int64_t duration_ns, tensorflow::NodeExecStats* stats) {
-  const int64_t rel_micros = DurationMicros(duration_ns);
-  stats->set_all_start_micros(abs_start_ns / 1000);
+// Sets the times of one execution [abs_start_ns, abs_end_ns) (absolute wall-clock ns). The
+// micros are both truncated, so that consecutive executions keep their order and a scope's
+// first start to last end matches the trace to the microsecond; at least 1 us.
+void SetTimes(int64_t abs_start_ns, int64_t abs_end_ns, tensorflow::NodeExecStats* stats) {
+  const int64_t start_us = abs_start_ns / 1000;
+  const int64_t rel_micros = std::max<int64_t>(1, abs_end_ns / 1000 - start_us);
+  stats->set_all_start_micros(start_us);
   stats->set_all_start_nanos(abs_start_ns);
   stats->set_op_start_rel_micros(0);
   stats->set_op_end_rel_micros(rel_micros);
   stats->set_all_end_rel_micros(rel_micros);
-  const int64_t rel_nanos = std::max<int64_t>(duration_ns, 1000);
+  const int64_t rel_nanos = std::max<int64_t>(abs_end_ns - abs_start_ns, 1);
   stats->set_op_start_rel_nanos(0);
   stats->set_op_end_rel_nanos(rel_nanos);
   stats->set_all_end_rel_nanos(rel_nanos);
+}
+
+// A node with memory and no compute time (constants, variables): the Graphs tab adds time only
+// for all_end_rel_micros != 0.
+void SetNoTime(int64_t abs_start_ns, tensorflow::NodeExecStats* stats) {
+  stats->set_all_start_micros(abs_start_ns / 1000);
+  stats->set_all_start_nanos(abs_start_ns);
 }
 
 void AddOutput(int slot, const TensorInfo& tensor, tensorflow::NodeExecStats* stats) {
@@ -68,6 +77,34 @@ void SortByStart(tensorflow::DeviceStepStats* dev) {
 
 }  // namespace
 
+RepresentativeStep ChooseRepresentativeStep(const Trace& trace) {
+  RepresentativeStep chosen;
+  chosen.end_ns = std::max<int64_t>(0, trace.duration_ns);
+  chosen.device_end_ns = std::numeric_limits<int64_t>::max();
+  if (trace.steps.empty()) return chosen;
+  std::vector<const StepInfo*> steps;
+  for (const StepInfo& step : trace.steps) steps.push_back(&step);
+  std::sort(steps.begin(), steps.end(), [](const StepInfo* a, const StepInfo* b) {
+    const int64_t da = a->end_ns - a->start_ns;
+    const int64_t db = b->end_ns - b->start_ns;
+    if (da != db) return da < db;
+    if (a->step != b->step) return a->step < b->step;
+    return a->start_ns < b->start_ns;
+  });
+  const StepInfo& median = *steps[(steps.size() - 1) / 2];
+  chosen.marked = true;
+  chosen.step = median.step;
+  chosen.start_ns = median.start_ns;
+  chosen.end_ns = median.end_ns;
+  chosen.steps = steps.size();
+  for (const StepInfo& step : trace.steps) {
+    if (step.start_ns >= median.end_ns && step.start_ns < chosen.device_end_ns) {
+      chosen.device_end_ns = step.start_ns;
+    }
+  }
+  return chosen;
+}
+
 std::string StepStatsDeviceName(int32_t gpu) {
   return gpu < 0 ? absl::StrCat(kDevicePrefix, "/device:CPU:0")
                  : absl::StrCat(kDevicePrefix, "/device:GPU:", gpu);
@@ -86,105 +123,84 @@ absl::StatusOr<std::string> BuildRunMetadata(const Trace& trace, const TracedGra
     return status;
   }
   const int64_t epoch_ns = trace.start_walltime_ns;
-
-  // The thread each op first ran on.
-  std::vector<const ThreadTrack*> first_thread(num_ops, nullptr);
-  std::vector<int64_t> first_start(num_ops, -1);
-  for (const ThreadTrack& thread : trace.threads) {
-    for (const HostEvent& event : thread.events) {
-      if (event.kind != HostEventKind::kOp || event.op_index < 0 ||
-          static_cast<size_t>(event.op_index) >= num_ops) {
-        continue;
-      }
-      if (first_start[event.op_index] < 0 || event.start_ns < first_start[event.op_index]) {
-        first_start[event.op_index] = event.start_ns;
-        first_thread[event.op_index] = &thread;
-      }
-    }
-  }
+  const RepresentativeStep window = ChooseRepresentativeStep(trace);
+  auto in_window = [&](int64_t start_ns) {
+    return start_ns >= window.start_ns && start_ns < window.end_ns;
+  };
 
   tensorflow::DeviceStepStats* cpu = run_metadata.mutable_step_stats()->add_dev_stats();
   cpu->set_device(StepStatsDeviceName(-1));
-  for (size_t i = 0; i < num_ops; ++i) {
-    const OpInfo& op = trace.ops[i];
-    if (op.executions <= 0) continue;
-    tensorflow::NodeExecStats* stats = cpu->add_node_stats();
-    stats->set_node_name(traced.op_nodes[i]);
-    SetTimes(epoch_ns + std::max<int64_t>(0, op.first_start_ns), op.host_total_ns, stats);
-    AddMemory(op.output_bytes, stats);
-    for (size_t slot = 0; slot < op.outputs.size(); ++slot) {
-      AddOutput(static_cast<int>(slot), op.outputs[slot], stats);
-    }
-    std::vector<std::string> input_names;
-    if (const Node* node = traced.graph.Find(traced.op_nodes[i]); node != nullptr) {
-      input_names = node->inputs;
-    }
-    stats->set_timeline_label(absl::StrCat(traced.op_nodes[i], " = ", op.type, "(",
-                                           absl::StrJoin(input_names, ", "), ")"));
-    if (const ThreadTrack* thread = first_thread[i]; thread != nullptr) {
-      stats->set_thread_id(static_cast<uint32_t>(thread->tid));
-      (*cpu->mutable_thread_names())[static_cast<uint32_t>(thread->tid)] = thread->name;
+  // Each execution of the step, on its own thread; the first start of each op in the step.
+  std::vector<int64_t> first_in_step(num_ops, -1);
+  for (const ThreadTrack& thread : trace.threads) {
+    for (const HostEvent& event : thread.events) {
+      if (event.kind != HostEventKind::kOp || event.op_index < 0 ||
+          static_cast<size_t>(event.op_index) >= num_ops || !in_window(event.start_ns)) {
+        continue;
+      }
+      const size_t i = static_cast<size_t>(event.op_index);
+      const OpInfo& op = trace.ops[i];
+      if (first_in_step[i] < 0 || event.start_ns < first_in_step[i]) {
+        first_in_step[i] = event.start_ns;
+      }
+      tensorflow::NodeExecStats* stats = cpu->add_node_stats();
+      stats->set_node_name(traced.op_nodes[i]);
+      SetTimes(epoch_ns + event.start_ns, epoch_ns + std::max(event.start_ns, event.end_ns), stats);
+      AddMemory(op.output_bytes, stats);
+      for (size_t slot = 0; slot < op.outputs.size(); ++slot) {
+        AddOutput(static_cast<int>(slot), op.outputs[slot], stats);
+      }
+      std::vector<std::string> input_names;
+      if (const Node* node = traced.graph.Find(traced.op_nodes[i]); node != nullptr) {
+        input_names = node->inputs;
+      }
+      stats->set_timeline_label(absl::StrCat(traced.op_nodes[i], " = ", op.type, "(",
+                                             absl::StrJoin(input_names, ", "), ")"));
+      stats->set_thread_id(static_cast<uint32_t>(thread.tid));
+      (*cpu->mutable_thread_names())[static_cast<uint32_t>(thread.tid)] = thread.name;
     }
   }
   for (const TracedInput& input : traced.inputs) {
-    int64_t start_ns = 0;
+    int64_t start_ns = window.start_ns;
     if (input.first_consumer >= 0 && static_cast<size_t>(input.first_consumer) < num_ops) {
-      start_ns = std::max<int64_t>(0, trace.ops[input.first_consumer].first_start_ns);
+      const int64_t consumer = first_in_step[input.first_consumer];
+      if (consumer >= 0) start_ns = consumer;
     }
     tensorflow::NodeExecStats* stats = cpu->add_node_stats();
     stats->set_node_name(input.node);
-    SetTimes(epoch_ns + start_ns, 0, stats);
+    SetNoTime(epoch_ns + std::max<int64_t>(0, start_ns), stats);
     AddMemory(TensorBytes(input.tensor), stats);
     AddOutput(0, input.tensor, stats);
-    stats->set_timeline_label(absl::StrCat(input.node, " = Placeholder()"));
+    stats->set_timeline_label(absl::StrCat(input.node, " = ", input.op, "()"));
   }
   SortByStart(cpu);
 
-  // Device time per (GPU, op): first start, total, stream of the first event.
-  struct GpuOp {
-    int64_t first_start_ns = -1;
-    int64_t total_ns = 0;
-    int64_t stream = 0;
-    int64_t events = 0;
-    NameId first_name = kNoName;
-  };
-  std::map<int32_t, std::map<int32_t, GpuOp>> per_gpu;
+  // The step's device work, each kernel, copy or set with its own times, per GPU.
+  std::map<int32_t, std::vector<const DeviceEvent*>> per_gpu;
   std::map<int32_t, std::map<int64_t, bool>> streams;
   for (const DeviceEvent& event : trace.device_events) {
     if (!IsDeviceWork(event) || event.device_id < 0) continue;
     streams[event.device_id][event.stream_id] = true;
     if (event.op_index < 0 || static_cast<size_t>(event.op_index) >= num_ops) continue;
-    GpuOp& entry = per_gpu[event.device_id][event.op_index];
-    if (entry.first_start_ns < 0 || event.start_ns < entry.first_start_ns) {
-      entry.first_start_ns = event.start_ns;
-      entry.stream = event.stream_id;
-      entry.first_name = event.name;
-    }
-    entry.total_ns += std::max<int64_t>(0, event.end_ns - event.start_ns);
-    ++entry.events;
+    if (event.start_ns < window.start_ns || event.start_ns >= window.device_end_ns) continue;
+    per_gpu[event.device_id].push_back(&event);
   }
-  for (const auto& [gpu, ops] : per_gpu) {
+  for (const auto& [gpu, events] : per_gpu) {
     tensorflow::DeviceStepStats* dev = run_metadata.mutable_step_stats()->add_dev_stats();
     dev->set_device(StepStatsDeviceName(gpu));
     for (const auto& [stream, unused] : streams[gpu]) {
       (*dev->mutable_thread_names())[static_cast<uint32_t>(stream)] =
           absl::StrCat("Stream #", stream);
     }
-    for (const auto& [op_index, entry] : ops) {
+    for (const DeviceEvent* event : events) {
       tensorflow::NodeExecStats* stats = dev->add_node_stats();
-      stats->set_node_name(traced.op_nodes[op_index]);
-      // The Graphs tab joins a node's entries of all devices into one extent (earliest start
-      // to latest end). Starting every entry of a node at its first host execution makes that
-      // extent the longer of its host and device totals, without the launch latency between.
-      const OpInfo& op = trace.ops[op_index];
-      const int64_t start_ns =
-          op.executions > 0 && op.first_start_ns >= 0 ? op.first_start_ns : entry.first_start_ns;
-      SetTimes(epoch_ns + std::max<int64_t>(0, start_ns), entry.total_ns, stats);
-      stats->set_thread_id(static_cast<uint32_t>(entry.stream));
-      std::string label = entry.first_name < trace.names.size() ? trace.names[entry.first_name]
-                                                                : std::string("device work");
-      if (entry.events > 1) absl::StrAppend(&label, " (+", entry.events - 1, " more)");
-      stats->set_timeline_label(absl::StrCat(traced.op_nodes[op_index], " = ", label));
+      stats->set_node_name(traced.op_nodes[event->op_index]);
+      SetTimes(epoch_ns + event->start_ns, epoch_ns + std::max(event->start_ns, event->end_ns),
+               stats);
+      stats->set_thread_id(static_cast<uint32_t>(event->stream_id));
+      const std::string label =
+          event->name < trace.names.size() ? trace.names[event->name] : std::string("device work");
+      stats->set_timeline_label(absl::StrCat(traced.op_nodes[event->op_index], " = ", label));
     }
     SortByStart(dev);
   }

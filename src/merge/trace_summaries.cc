@@ -45,8 +45,11 @@ absl::Status WriteTraceSummaries(const Trace& trace, std::string_view name, int6
 
   const bool device_work = HasDeviceWork(trace);
   for (const StepScalar& scalar : StepScalars(trace)) {
-    note(writer->Scalar(StepTimeTag(name), scalar.step_time_ms, scalar.step));
-    if (device_work) note(writer->Scalar(GpuBusyTag(name), scalar.gpu_busy_share, scalar.step));
+    note(writer->Scalar(StepTimeTag(name), scalar.step_time_ms, scalar.step, scalar.wall_time_s));
+    if (device_work) {
+      note(
+          writer->Scalar(GpuBusyTag(name), scalar.gpu_busy_share, scalar.step, scalar.wall_time_s));
+    }
   }
   note(writer->Flush());
   return first_error;

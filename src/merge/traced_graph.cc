@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "src/merge/op_stats.h"
+#include "tbprof/annotate.h"
 
 namespace tbprof::internal {
 namespace {
@@ -162,17 +163,37 @@ absl::StatusOr<TracedGraph> BuildTracedGraph(const Trace& trace) {
         }
       }
       TracedInput traced;
-      std::string wanted = SanitizeNodeName(input.name, "");
-      if (wanted.empty()) wanted = absl::StrCat("input_", unnamed_inputs++);
+      const size_t slot = static_cast<size_t>(&input - op.inputs.data());
+      const std::string wanted_name = SanitizeNodeName(input.name, "");
+      const auto role = static_cast<TensorRole>(input.role);
+      const bool data_input =
+          role == TensorRole::kInput || (role == TensorRole::kAuto && !wanted_name.empty());
+      std::string wanted;
+      if (data_input) {
+        traced.op = "Placeholder";
+        wanted = wanted_name.empty() ? absl::StrCat("input_", unnamed_inputs++) : wanted_name;
+      } else {
+        traced.op = role == TensorRole::kVariable ? "VariableV2" : "Const";
+        if (wanted_name.empty()) {
+          wanted = absl::StrCat(node.name, "/input_", slot);
+        } else {
+          const size_t cut = node.name.rfind('/');
+          wanted = cut == std::string::npos
+                       ? wanted_name
+                       : absl::StrCat(node.name.substr(0, cut), "/", wanted_name);
+        }
+      }
       traced.node = names.Claim(wanted);
       traced.tensor = input;
       traced.first_consumer = c;
       Node placeholder;
       placeholder.name = traced.node;
-      placeholder.op = "Placeholder";
+      placeholder.op = traced.op;
       placeholder.device = DeviceName(-1);
       placeholder.outputs.push_back(SpecOf(input));
-      placeholder.attrs["shape"] = AttrValue::OfShape(input.shape);
+      if (data_input) {
+        placeholder.attrs["shape"] = AttrValue::OfShape(input.shape);
+      }
       input_nodes.push_back(std::move(placeholder));
       if (input.id != 0) input_of_id[input.id] = result.inputs.size();
       result.inputs.push_back(std::move(traced));

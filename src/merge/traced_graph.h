@@ -14,7 +14,8 @@ namespace tbprof::internal {
 
 // An input of the traced graph: a tensor some op consumed that no earlier op produced.
 struct TracedInput {
-  std::string node;             // Name of its "Placeholder" node.
+  std::string node;             // Name of its node.
+  std::string op;               // "Placeholder", "VariableV2" or "Const" (see TensorRole).
   TensorInfo tensor;            // As the first consumer saw it.
   int32_t first_consumer = -1;  // Index into Trace::ops of the first op that consumed it.
 };
@@ -37,9 +38,13 @@ struct TracedGraph {
 //    gives "name:k") to each op that consumed it: the latest producer whose first execution
 //    precedes the consumer's, other than the consumer itself (buffers are reused, ops may
 //    work in place);
-//  - one "Placeholder" node per tensor that came from outside (no earlier producer), named
-//    TensorInfo::name when given, else "input_<k>" (k = 0, 1, ... in order of first use);
-//    tensors with id 0 (unknown identity) each get their own input;
+//  - one node per tensor that came from outside (no earlier producer), by its
+//    TensorInfo::role (tbprof::TensorRole): a top-level "Placeholder" named TensorInfo::name
+//    (kInput, or kAuto with a name; "input_<k>" without one, k = 0, 1, ... in order of first
+//    use); a "VariableV2" / "Const" named "<scope of its first consumer>/<name>" (kVariable /
+//    kConstant; "<consumer>/input_<slot>" without a name); unnamed kAuto tensors are "Const"
+//    nodes "<consumer>/input_<slot>" (slot = input position in the consumer), so weights sit
+//    inside their layer; tensors with id 0 (unknown identity) each get their own node;
 //  - device "/device:GPU:<n>" for ops whose kernels ran on GPU n, else "/device:CPU:0".
 // Characters TensorBoard does not accept in node names become '_', duplicates get a "_<n>"
 // suffix. Errors: Internal if the resulting graph does not validate.

@@ -36,6 +36,22 @@ std::string HostFileStem(const Trace& trace) {
   return stem;
 }
 
+std::string SessionDirName(std::string_view stamp, std::string_view name) {
+  constexpr size_t kMaxNameBytes = 100;
+  std::string out(stamp);
+  std::string clean;
+  for (char c : name.substr(0, kMaxNameBytes)) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_';
+    clean.push_back(keep ? c : '_');
+  }
+  while (!clean.empty() && (clean.front() == '.' || clean.front() == '_')) {
+    clean.erase(clean.begin());
+  }
+  if (!clean.empty()) absl::StrAppend(&out, "_", clean);
+  return out;
+}
+
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target) {
   const std::string plugins = JoinPath(target.run_dir, "plugins");
   const std::string root = JoinPath(plugins, "profile");
@@ -84,11 +100,11 @@ absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const Export
     rmdir(tmp.c_str());
     return *joined;
   }
-  const std::string stamp =
-      absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone());
+  const std::string stamp = SessionDirName(
+      absl::FormatTime("%E4Y_%m_%d_%H_%M_%S", absl::Now(), absl::LocalTimeZone()), target.name);
   std::string dir;
   for (int n = 0;; ++n) {
-    dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n));
+    dir = JoinPath(root, n == 0 ? stamp : absl::StrCat(stamp, "_", n + 1));
     // An existing session directory is never replaced (RENAME_NOREPLACE; where the file
     // system lacks it, the name is reserved with mkdir and the empty directory replaced).
     if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) == 0) break;

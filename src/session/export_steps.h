@@ -28,13 +28,21 @@ struct ExportTarget {
 // OpInfo and StepInfo statistics). Pure function of the trace.
 void FinalizeCollectedTrace(Trace* trace);
 
+// The name of a profile session directory: "<stamp>_<name>" ("2026_12_01_22_10_05_model_training"),
+// with every character of `name` outside [A-Za-z0-9._-] replaced by '_', leading dots and
+// underscores dropped, at most 100 bytes of it; just `stamp` for an empty name. The stamp comes
+// first, so sessions sort by time in TensorBoard's Sessions list, and the export's name tells them
+// apart.
+std::string SessionDirName(std::string_view stamp, std::string_view name);
+
 // Stage 3: writes <host>.trace.json.gz and <host>.xplane.pb into a private directory
 // <run_dir>/plugins/.tbprof-tmp.<pid>.<n>, then renames it to a new session directory
-// <run_dir>/plugins/profile/<YYYY_MM_DD_HH_MM_SS> (local time; "_1", "_2"... appended when it
-// exists: an existing session directory is never reused), so a session directory appears
-// whole or not at all. On failure the private directory is removed. Returns the session
-// directory. A rank of a multi-process job (target.job) instead moves its two files into the
-// session directory all ranks share (src/ranks/shared_session.h), which is never removed.
+// <run_dir>/plugins/profile/<SessionDirName(YYYY_MM_DD_HH_MM_SS, target.name)> (local time;
+// "_2", "_3"... appended when it exists: an existing session directory is never reused), so a
+// session directory appears whole or not at all. On failure the private directory is removed.
+// Returns the session directory. A rank of a multi-process job (target.job) instead moves its
+// two files into the session directory all ranks share (src/ranks/shared_session.h), which is
+// never removed.
 // Errors: those of MakeDirs / WriteFileAtomically (PermissionDenied, NotFound, ...), Internal
 // when the JSON cannot be compressed.
 absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const ExportTarget& target);

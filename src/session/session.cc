@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #include <atomic>
 #include <cerrno>
@@ -18,6 +19,13 @@
 #include "src/util/strings.h"
 
 namespace tbprof::internal {
+
+bool CudaDriverLoaded() {
+  void* handle = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  dlclose(handle);  // Balances the reference RTLD_NOLOAD took.
+  return true;
+}
 
 absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options,
                                                      const Config& config) {
@@ -144,7 +152,7 @@ absl::Status Session::Start() {
         reason, "; TBPROF_GPU=on requires it (use auto or off to trace the CPU only)"));
   }
   std::string warning = absl::StrCat(reason, "; capturing the CPU only");
-  start_warnings_.push_back(warning);
+  gpu_unavailable_ = warning;
   static std::atomic<bool> printed{false};
   if (!printed.exchange(true)) std::fprintf(stderr, "tbprof: %s\n", warning.c_str());
   return absl::OkStatus();
@@ -182,6 +190,8 @@ absl::Status Session::Collect() {
     device_started_ = false;
   }
   for (const std::string& w : start_warnings_) trace_.warnings.push_back(w);
+  // A program that never used CUDA gets no GPU warning in its profile (stderr said it once).
+  if (!gpu_unavailable_.empty() && CudaDriverLoaded()) trace_.warnings.push_back(gpu_unavailable_);
   if (!host.ok()) {
     state_ = State::kDiscarded;
     return host;

@@ -52,6 +52,9 @@ absl::StatusOr<SessionOptions> ResolveSessionOptions(const TraceOptions& options
 // the too-long component (cut to 64 characters); FailedPrecondition naming the path that is
 // not a directory or not writable.
 absl::Status CheckExportTarget(std::string_view logdir, std::string_view run);
+// True when the CUDA driver library (libcuda.so.1) is loaded in this process, i.e. the program
+// uses CUDA; looked up without loading it (dlopen RTLD_NOLOAD).
+bool CudaDriverLoaded();
 
 class Session {
  public:
@@ -65,7 +68,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Starts the host recorder, then the device source. With gpu kAuto a device that cannot
-  // start is dropped with one warning (stderr once per process, and in the trace); with kOn
+  // start is dropped with one line on stderr (once per process); the trace's warnings (the
+  // Profile tab's banner) say it only when the process did use CUDA (CudaDriverLoaded() at
+  // start or at collection): a program that never touches a GPU is not warned. With kOn
   // the recorder is stopped again and FailedPrecondition carries the device's reason.
   // FailedPrecondition when this session is not idle or another capture is recording.
   absl::Status Start();
@@ -98,6 +103,9 @@ class Session {
   bool device_started_ = false;
   State state_ = State::kIdle;
   std::vector<std::string> start_warnings_;
+  // Why GPU tracing did not start under kAuto: a warning of the trace only if the process uses
+  // CUDA by collection time.
+  std::string gpu_unavailable_;
   Trace trace_;
   // What a failed Export already wrote, for a retry to the same run directory.
   struct PartialExport {

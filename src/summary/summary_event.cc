@@ -28,11 +28,12 @@ void SetPluginMetadata(std::string_view plugin_name, std::string_view content,
 }
 
 absl::Status AppendSummaryValue(EventFileWriter& file, int64_t step,
-                                tensorflow::Summary::Value value) {
+                                tensorflow::Summary::Value value, double wall_time_s) {
   tensorflow::Event event;
-  event.set_wall_time(
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  event.set_wall_time(wall_time_s > 0 ? wall_time_s
+                                      : std::chrono::duration<double>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
   event.set_step(step);
   *event.mutable_summary()->add_value() = std::move(value);
   std::string bytes;

@@ -20,9 +20,10 @@ absl::Status CheckTag(std::string_view what, std::string_view tag);
 void SetPluginMetadata(std::string_view plugin_name, std::string_view content,
                        tensorflow::DataClass data_class, tensorflow::Summary::Value* value);
 
-// Appends Event{wall_time: now, step, summary{value}} to `file` (see EventFileWriter::Append).
+// Appends Event{wall_time, step, summary{value}} to `file` (see EventFileWriter::Append);
+// wall_time is `wall_time_s` (seconds since the epoch) when > 0, else now.
 absl::Status AppendSummaryValue(EventFileWriter& file, int64_t step,
-                                tensorflow::Summary::Value value);
+                                tensorflow::Summary::Value value, double wall_time_s = 0);
 
 }  // namespace tbprof::internal
 

@@ -76,7 +76,8 @@ SummaryWriter::SummaryWriter(std::unique_ptr<internal::EventFileWriter> file)
 
 SummaryWriter::~SummaryWriter() = default;
 
-absl::Status SummaryWriter::Scalar(std::string_view tag, double value, int64_t step) {
+absl::Status SummaryWriter::Scalar(std::string_view tag, double value, int64_t step,
+                                   double wall_time_s) {
   if (absl::Status s = internal::CheckTag("Scalar", tag); !s.ok()) return s;
   if (std::isnan(value) || std::isinf(value)) {
     return absl::InvalidArgumentError(
@@ -93,7 +94,7 @@ absl::Status SummaryWriter::Scalar(std::string_view tag, double value, int64_t s
   tensor->set_dtype(tensorflow::DT_FLOAT);
   tensor->mutable_tensor_shape();  // rank 0
   tensor->add_float_val(static_cast<float>(value));
-  return internal::AppendSummaryValue(*file_, step, std::move(v));
+  return internal::AppendSummaryValue(*file_, step, std::move(v), wall_time_s);
 }
 
 absl::Status SummaryWriter::Histogram(std::string_view tag, absl::Span<const double> values,

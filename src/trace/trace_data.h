@@ -125,6 +125,7 @@ struct TensorInfo {
   int32_t dtype = 0;  // tensorflow.DataType value (DT_FLOAT = 1 ...).
   std::vector<int64_t> shape;
   std::string name;  // For graph inputs named by the user; may be empty.
+  int32_t role = 0;  // tbprof::TensorRole of the TensorRef (0 = kAuto).
 };
 
 // One traced op: a node of the traced graph, with everything the merge step fills in.

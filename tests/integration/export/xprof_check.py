@@ -18,6 +18,10 @@ Flags:
   --expect-op SPEC     framework_op_stats lists a host op: SPEC is "NAME" (the op name without
                        its type, e.g. dense_1/MatMul), "NAME=SELF_US" (its total host self time
                        in us, within 1%), or "NAME=SELF_US/TOTAL_US" (repeatable).
+  --expect-op-args NAME
+                       The classic trace viewer's events of host op NAME (without its type) carry
+                       its tensors as args (the Details pane): inputs, outputs (dtype[shape]),
+                       output_bytes > 0 and long_name (repeatable).
   --expect-step-ms MS  Every step of the step-time graph lasts MS milliseconds (within 1%).
   --expect-device-op NAME=TOTAL_US
                        framework_op_stats lists a device op NAME (without its type) whose total
@@ -155,6 +159,15 @@ def check_trace_viewer(c, r, paths, args):
     c.check(op_events, f'{tool}: no framework-op events ("scope/name:Type") on the host')
     for name in args.expect_thread:
       c.check(name in host_threads, f'{tool}: host thread {name!r} missing (have {host_threads})')
+    if tool == 'trace_viewer':
+      for name in args.expect_op_args:
+        events = [e for e in op_events if e['name'].split(':')[0] == name]
+        if not c.check(events, f'{tool}: no event of op {name}'):
+          continue
+        a = events[0].get('args', {})
+        c.check('[' in a.get('inputs', '') and '[' in a.get('outputs', '') and
+                int(a.get('output_bytes', 0)) > 0 and a.get('long_name', '').startswith(name),
+                f'{tool}: op {name} lacks its tensors in the Details pane: {a}')
     if args.min_steps > 0:
       c.check(len(groups) >= args.min_steps,
               f'{tool}: host events fall in {len(groups)} step groups, expected >= '
@@ -329,6 +342,7 @@ def main():
   parser.add_argument('--min-steps', type=int, default=1)
   parser.add_argument('--expect-thread', action='append', default=[])
   parser.add_argument('--expect-op', action='append', default=[])
+  parser.add_argument('--expect-op-args', action='append', default=[])
   parser.add_argument('--expect-step-ms', type=float)
   parser.add_argument('--expect-device-op', action='append', default=[])
   parser.add_argument('--expect-kernel', action='append', default=[])

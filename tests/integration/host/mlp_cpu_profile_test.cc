@@ -223,4 +223,41 @@ TEST(MlpCpuStepsPastTheEndTest, CaptureIsWrittenAtExit) {
   EXPECT_EQ(xplanes, 1);
 }
 
+// TBPROF_GPU=auto (the default) on a program that never uses CUDA: no GPU warning in the
+// profile (XSpace.warnings is the Profile tab's banner), at most one line about it on stderr.
+TEST(MlpCpuGpuAutoTest, NoGpuWarningForACpuOnlyProgram) {
+  const char* tmp = std::getenv("TBPROF_TEST_TMPDIR");
+  std::string logdir = std::string(tmp != nullptr ? tmp : "/tmp") + "/mlp_cpu_gpu_auto";
+  std::string out = logdir + ".out";
+  std::string cmd = "rm -rf '" + logdir + "' && mkdir -p '" + logdir +
+                    "' && env -u TBPROF_GPU TBPROF=1 TBPROF_STEPS=1:2 '" MLP_CPU_PATH
+                    "' --steps 3 --batch 8 --logdir '" +
+                    logdir + "' > '" + out + "' 2>&1";
+  ASSERT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0) << cmd;
+  std::string text;
+  ASSERT_TRUE(tbprof::internal::ReadFile(out, &text).ok());
+  size_t gpu_lines = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    gpu_lines += text.substr(at, end - at).find("GPU tracing") != std::string::npos;
+    at = end + 1;
+  }
+  EXPECT_LE(gpu_lines, 1u) << text;
+  std::vector<std::string> sessions = List(logdir + "/plugins/profile");
+  ASSERT_EQ(sessions.size(), 1u) << text;
+  std::string session = logdir + "/plugins/profile/" + sessions[0];
+  std::string bytes;
+  for (const std::string& f : List(session)) {
+    if (f.find(".xplane.pb") != std::string::npos) {
+      ASSERT_TRUE(tbprof::internal::ReadFile(session + "/" + f, &bytes).ok());
+    }
+  }
+  XSpace space;
+  ASSERT_TRUE(space.ParseFromString(bytes));
+  for (const std::string& w : space.warnings()) {
+    EXPECT_EQ(w.find("GPU"), std::string::npos) << w;
+  }
+}
+
 }  // namespace

@@ -15,4 +15,5 @@ rm -rf "$logdir"
 TBPROF=1 TBPROF_STEPS=2:4 TBPROF_GPU=off "$mlp_cpu" --steps 6 --logdir "$logdir" ||
   { echo "FAIL: mlp_cpu exited with $?"; exit 1; }
 exec "$venv/bin/python" "$check" --logdir "$logdir" --min-steps 3 --expect-thread input \
-  --expect-op mlp/dense_1/MatMul --expect-op mlp/dense_2/Relu --expect-op mlp/dense_4/Softmax
+  --expect-op mlp/dense_1/MatMul --expect-op mlp/dense_2/Relu --expect-op mlp/dense_4/Softmax \
+  --expect-op-args mlp/dense_1/MatMul --expect-op-args mlp/dense_4/Softmax

@@ -12,6 +12,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -113,6 +114,10 @@ def main():
   check(profile["steps"]["count"] == 4, "4 steps captured (2..5), got %d" % profile["steps"]["count"])
   check(len(ops) > 0, "framework ops found: %s" % ops[:5])
   session, run_name, host = summary["session"], summary["run"], profile["host"]
+  # The session directory says which export it holds (TBPROF_STEPS=2:5 exports "steps_2_5"),
+  # after the time, so that the Sessions list tells captures apart and sorts them by time.
+  check(re.fullmatch(r"[0-9]{4}(_[0-9]{2}){5}_steps_2_5(_[0-9]+)?", session),
+        "session directory %s is <time>_steps_2_5" % session)
 
   trace = os.path.join(args.workdir, "trace.json.gz")
   r = run([args.tbprof, "chrome", logdir, "-o", trace])

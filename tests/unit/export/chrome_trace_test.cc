@@ -199,7 +199,12 @@ TEST(ChromeTraceTest, HostAndGpuTrace) {
                               "#7(Kernel)\"}"));
   // The first step root: starts at 1000 ns = 1 us, lasts 4.5 us + 3 ops... as exported.
   EXPECT_THAT(json, HasSubstr("{\"ph\":\"X\",\"pid\":1,\"tid\":4242,\"ts\":1,\"dur\":"));
-  EXPECT_THAT(json, HasSubstr("\"name\":\"train\",\"args\":{\"step_num\":1}}"));
+  // Steps are named with their number, and the thread that runs them sorts first.
+  EXPECT_THAT(json, HasSubstr("\"name\":\"train 1\",\"args\":{\"step_num\":1}}"));
+  EXPECT_THAT(json, HasSubstr("\"tid\":4242,\"name\":\"thread_sort_index\",\"args\":{"
+                              "\"sort_index\":0}}"));
+  EXPECT_THAT(json, HasSubstr("\"tid\":4243,\"name\":\"thread_sort_index\",\"args\":{"
+                              "\"sort_index\":1000001}}"));
   EXPECT_THAT(json, HasSubstr("\"ts\":2,\"dur\":10,\"name\":\"dense_1/MatMul:MatMul\"}"));
   EXPECT_THAT(json, HasSubstr("\"ts\":5,\"dur\":2,\"name\":\"cudaLaunchKernel\",\"args\":{"
                               "\"correlation_id\":1,\"device_id\":0}}"));

@@ -108,6 +108,11 @@ TEST(ModelSummaryTest, StepScalarsAndNodeTimings) {
   EXPECT_EQ(scalars[1].step, 1);
   EXPECT_DOUBLE_EQ(scalars[0].step_time_ms, 1.0);
   EXPECT_DOUBLE_EQ(scalars[0].gpu_busy_share, 0.4);
+  // Each point at its own step's end, not at the export's time.
+  ASSERT_GT(trace.start_walltime_ns, 0);
+  EXPECT_DOUBLE_EQ(scalars[0].wall_time_s,
+                   static_cast<double>(trace.start_walltime_ns + trace.steps[0].end_ns) / 1e9);
+  EXPECT_LT(scalars[0].wall_time_s, scalars[1].wall_time_s);
 
   const TracedGraph traced = Traced(trace);
   const auto timings = NodeTimings(trace, traced);

@@ -9,6 +9,9 @@ import os
 import re
 import sys
 
+# Op, type, output shape, executions, host ms total and mean, GPU ms, share.
+COLUMNS = 8
+
 
 def main(argv):
     testdata = argv[1]
@@ -26,12 +29,12 @@ def main(argv):
         rows = [l for l in text.splitlines() if l.startswith("| `")]
         if out.count("<table>") != 1:
             failures.append(f"{name}: expected one <table>, got {out.count('<table>')}")
-        if out.count("<th>") != 7:
-            failures.append(f"{name}: expected 7 header cells, got {out.count('<th>')}")
+        if out.count("<th>") != COLUMNS:
+            failures.append(f"{name}: expected {COLUMNS} header cells, got {out.count('<th>')}")
         body_rows = re.findall(r"<tr>\s*<td>", out)
         if len(body_rows) != len(rows) or not rows:
             failures.append(f"{name}: {len(rows)} markdown rows, {len(body_rows)} html rows")
-        if out.count("<td>") != 7 * len(rows):
+        if out.count("<td>") != COLUMNS * len(rows):
             failures.append(f"{name}: {out.count('<td>')} cells for {len(rows)} rows")
         if out.count("<code>") != len(rows):
             failures.append(f"{name}: op names are not code spans")

@@ -88,7 +88,8 @@ TEST(RunMetadataTest, ExactlyOneFunctionGraphHoldingTheTracedGraph) {
 }
 
 // Spec §4.5: every DeviceStepStats device must end in device:<TYPE>:<N>, every node_name
-// must be a graph node, compute time needs all_end_rel_micros > 0, outputs carry shapes.
+// must be a graph node, compute time needs all_end_rel_micros > 0 (outside tensors have
+// none: memory only), outputs carry shapes.
 TEST(RunMetadataTest, EveryJoinRuleOfTheGraphsTabHolds) {
   Fixture f = Make();
   const std::regex device_re("/device:([^:]+:[0-9]+)$");
@@ -102,7 +103,11 @@ TEST(RunMetadataTest, EveryJoinRuleOfTheGraphsTabHolds) {
     EXPECT_GT(dev.node_stats_size(), 0);
     for (const auto& s : dev.node_stats()) {
       EXPECT_TRUE(graph_nodes.count(s.node_name())) << s.node_name();
-      EXPECT_GT(s.all_end_rel_micros(), 0) << s.node_name();
+      if (s.node_name() == "x") {
+        EXPECT_EQ(s.all_end_rel_micros(), 0) << s.node_name();
+      } else {
+        EXPECT_GT(s.all_end_rel_micros(), 0) << s.node_name();
+      }
       EXPECT_GE(s.op_end_rel_micros(), s.op_start_rel_micros()) << s.node_name();
       EXPECT_LE(s.op_end_rel_micros(), s.all_end_rel_micros()) << s.node_name();
       for (const auto& out : s.output()) {
@@ -117,14 +122,15 @@ TEST(RunMetadataTest, CpuStatsCarryTimesMemoryShapesAndThreads) {
   Fixture f = Make();
   const auto* cpu = Dev(f.rm, "/job:localhost/replica:0/task:0/device:CPU:0");
   ASSERT_NE(cpu, nullptr);
-  // Ops that ran and the input; not the op that never ran.
+  // The executions of the shown step (step 0: both last 10 ms, the lower median) and the input;
+  // not the op that never ran.
   EXPECT_EQ(cpu->node_stats_size(), 4);
   EXPECT_EQ(Stats(*cpu, "unused/Identity"), nullptr);
 
   const auto* matmul = Stats(*cpu, "dense/MatMul");
   ASSERT_NE(matmul, nullptr);
   EXPECT_EQ(matmul->all_start_micros(), (f.trace.start_walltime_ns + 1 * kMs) / 1000);
-  EXPECT_EQ(matmul->all_end_rel_micros(), 4000);  // 2 executions x 2 ms of host time.
+  EXPECT_EQ(matmul->all_end_rel_micros(), 2000);  // Its execution in step 0: 2 ms.
   ASSERT_EQ(matmul->memory_size(), 1);
   EXPECT_EQ(matmul->memory(0).allocator_name(), "cpu");
   EXPECT_EQ(matmul->memory(0).total_bytes(), 32 * 16 * 4);
@@ -148,7 +154,7 @@ TEST(RunMetadataTest, CpuStatsCarryTimesMemoryShapesAndThreads) {
   const auto* input = Stats(*cpu, "x");
   ASSERT_NE(input, nullptr);
   EXPECT_EQ(input->all_start_micros(), matmul->all_start_micros());
-  EXPECT_EQ(input->all_end_rel_micros(), 1);
+  EXPECT_EQ(input->all_end_rel_micros(), 0);  // Memory, no compute time.
   ASSERT_EQ(input->memory_size(), 1);
   EXPECT_EQ(input->memory(0).total_bytes(), 32 * 8 * 4);
   EXPECT_EQ(input->output(0).tensor_description().shape().dim(0).size(), 32);
@@ -163,21 +169,82 @@ TEST(RunMetadataTest, GpuStatsCarryTheKernelTimeOfEachOp) {
   Fixture f = Make();
   const auto* gpu = Dev(f.rm, "/job:localhost/replica:0/task:0/device:GPU:0");
   ASSERT_NE(gpu, nullptr);
-  ASSERT_EQ(gpu->node_stats_size(), 1);
+  // Each kernel of step 0 with its own times and stream.
+  ASSERT_EQ(gpu->node_stats_size(), 2);
   const auto& s = gpu->node_stats(0);
   EXPECT_EQ(s.node_name(), "dense/MatMul");
-  // Starts with the op's first host execution (1 ms), like its CPU entry, so the Graphs tab's
-  // extent over both entries is max(host 4 ms, GPU 3 ms), not the launch gap plus GPU time.
-  EXPECT_EQ(s.all_start_micros(), (f.trace.start_walltime_ns + 1 * kMs) / 1000);
-  const auto* cpu = Dev(f.rm, "/job:localhost/replica:0/task:0/device:CPU:0");
-  ASSERT_NE(cpu, nullptr);
-  ASSERT_NE(Stats(*cpu, "dense/MatMul"), nullptr);
-  EXPECT_EQ(Stats(*cpu, "dense/MatMul")->all_start_micros(), s.all_start_micros());
-  EXPECT_EQ(s.all_end_rel_micros(), 3000);  // 2 steps x (1 ms + 0.5 ms) of kernels.
+  EXPECT_EQ(s.all_start_micros(), (f.trace.start_walltime_ns + 4 * kMs) / 1000);
+  EXPECT_EQ(s.all_end_rel_micros(), 1000);
   EXPECT_EQ(s.thread_id(), 7u);
   EXPECT_THAT(s.timeline_label(), ::testing::HasSubstr("sgemm_128x64"));
+  const auto& bias = gpu->node_stats(1);
+  EXPECT_EQ(bias.node_name(), "dense/MatMul");
+  EXPECT_EQ(bias.all_start_micros(), (f.trace.start_walltime_ns + 5 * kMs) / 1000);
+  EXPECT_EQ(bias.all_end_rel_micros(), 500);
+  EXPECT_EQ(bias.thread_id(), 9u);
   EXPECT_EQ(gpu->thread_names().at(7), "Stream #7");
   EXPECT_EQ(gpu->thread_names().at(9), "Stream #9");
+}
+
+// The Graphs tab shows one step, the median by duration, each execution on its own; a name
+// scope's time (first start to last end of its children) is then its span in that step.
+TEST(RunMetadataTest, TheMedianStepWithEachExecution) {
+  TraceBuilder b;
+  const int32_t a = b.AddOp("layer/A", "A", {}, {T(1, {2})});
+  const int32_t c = b.AddOp("layer/C", "C", {T(1, {2})}, {T(2, {2})});
+  // Steps of 5, 9 and 7 ms: the median is step 2 (7 ms). A runs twice in each step.
+  const int64_t durations[] = {5, 9, 7};
+  int64_t base = 0;
+  for (int64_t step = 0; step < 3; ++step) {
+    const int64_t d = durations[step] * kMs;
+    b.Step(1, step, base, base + d);
+    b.Op(1, a, base + 1 * kMs, base + 2 * kMs).Op(1, c, base + 2 * kMs, base + 3 * kMs);
+    b.Op(1, a, base + 3 * kMs, base + d - kMs);
+    base += d;
+  }
+  Trace trace = b.Build();
+  MergeTrace(&trace);
+  const RepresentativeStep shown = ChooseRepresentativeStep(trace);
+  ASSERT_TRUE(shown.marked);
+  EXPECT_EQ(shown.step, 2);
+  EXPECT_EQ(shown.steps, 3u);
+  EXPECT_EQ(shown.start_ns, 14 * kMs);
+  absl::StatusOr<TracedGraph> traced = BuildTracedGraph(trace);
+  ASSERT_TRUE(traced.ok());
+  absl::StatusOr<std::string> bytes = BuildRunMetadata(trace, *traced);
+  ASSERT_TRUE(bytes.ok());
+  tensorflow::RunMetadata rm;
+  ASSERT_TRUE(rm.ParseFromString(*bytes));
+  ASSERT_EQ(rm.step_stats().dev_stats_size(), 1);
+  const auto& cpu = rm.step_stats().dev_stats(0);
+  int64_t first = -1, last = -1, a_entries = 0;
+  for (const auto& s : cpu.node_stats()) {
+    if (s.all_end_rel_micros() == 0) continue;
+    if (s.node_name() == "layer/A") ++a_entries;
+    if (first < 0 || s.all_start_micros() < first) first = s.all_start_micros();
+    last = std::max(last, s.all_start_micros() + s.all_end_rel_micros());
+  }
+  EXPECT_EQ(a_entries, 2);
+  // "layer" spans 15..20 ms of the capture: 5 ms, as in the trace.
+  EXPECT_EQ(first, (trace.start_walltime_ns + 15 * kMs) / 1000);
+  EXPECT_EQ(last - first, 5000);
+}
+
+TEST(RunMetadataTest, WithoutStepsTheWholeCaptureIsShown) {
+  TraceBuilder b;
+  const int32_t op = b.AddOp("a/B", "B", {}, {T(1, {2})});
+  b.Op(1, op, 0, 5000).Op(1, op, 10000, 12000);
+  Trace trace = b.Build();
+  trace.duration_ns = 20000;
+  MergeTrace(&trace);
+  EXPECT_FALSE(ChooseRepresentativeStep(trace).marked);
+  absl::StatusOr<TracedGraph> traced = BuildTracedGraph(trace);
+  ASSERT_TRUE(traced.ok());
+  absl::StatusOr<std::string> bytes = BuildRunMetadata(trace, *traced);
+  ASSERT_TRUE(bytes.ok());
+  tensorflow::RunMetadata rm;
+  ASSERT_TRUE(rm.ParseFromString(*bytes));
+  EXPECT_EQ(rm.step_stats().dev_stats(0).node_stats_size(), 2);
 }
 
 TEST(RunMetadataTest, SameTraceSameBytes) {

@@ -17,8 +17,8 @@
 #include "src/export/event_file_reader.h"
 #include "src/host/clock.h"
 #include "src/merge/run_event_files.h"
-#include "src/trace/device_source.h"
 #include "src/session/session.h"
+#include "src/trace/device_source.h"
 #include "src/util/file_util.h"
 #include "tbprof/tbprof.h"
 #include "tensorflow/config.pb.h"
@@ -207,17 +207,18 @@ TEST(SessionExportTest, TwoExportsOfThePublicApiAreTwoTagsOfOneRun) {
   EXPECT_THAT(FindNode(infer, "layer/Add")->input(), ElementsAre("layer/MatMul", "x"));
   EXPECT_THAT(FindNode(train, "layer/train/Loss")->input(), ElementsAre("layer/Add"));
 
-  // Step stats: CPU only here, every node timed, the MatMul about 3 x 1 ms.
+  // Step stats: CPU only here, the executions of one step (the median): the MatMul about
+  // 1 ms, the input x with no compute time.
   ASSERT_EQ(train.step_stats().dev_stats_size(), 1);
   std::map<std::string, int64_t> micros;
   for (const auto& s : train.step_stats().dev_stats(0).node_stats()) {
     micros[s.node_name()] = s.all_end_rel_micros();
   }
   EXPECT_EQ(micros.size(), 4u);
-  EXPECT_GE(micros["layer/MatMul"], 3000);
-  EXPECT_LT(micros["layer/MatMul"], 3000 * 20);
-  EXPECT_GE(micros["layer/train/Loss"], 600);
-  EXPECT_EQ(micros["x"], 1);
+  EXPECT_GE(micros["layer/MatMul"], 1000);
+  EXPECT_LT(micros["layer/MatMul"], 1000 * 20);
+  EXPECT_GE(micros["layer/train/Loss"], 200);
+  EXPECT_EQ(micros["x"], 0);
 
   EXPECT_THAT(d.text_tags, Contains("model_training/model_summary"));
   EXPECT_THAT(d.text_tags, Contains("model_inference/model_summary"));
@@ -281,7 +282,8 @@ TEST(SessionExportTest, KernelsOfAFakeGpuAreMergedIntoOpsStatsAndTheXplane) {
   }
   EXPECT_EQ(kernels_with_tf_op, 2);
 
-  // The events file: GPU step stats for the MatMul, 2 x 300 us, and the GPU busy share.
+  // The events file: GPU step stats for the MatMul's kernel of the shown step, 300 us, and
+  // the GPU busy share.
   const Decoded d = DecodeRun(dir);
   const tensorflow::RunMetadata& rm = d.run_metadata.at("gpu_model");
   bool found_gpu = false;
@@ -290,7 +292,7 @@ TEST(SessionExportTest, KernelsOfAFakeGpuAreMergedIntoOpsStatsAndTheXplane) {
     found_gpu = true;
     ASSERT_EQ(dev.node_stats_size(), 1);
     EXPECT_EQ(dev.node_stats(0).node_name(), "layer/MatMul");
-    EXPECT_EQ(dev.node_stats(0).all_end_rel_micros(), 600);
+    EXPECT_EQ(dev.node_stats(0).all_end_rel_micros(), 300);
   }
   EXPECT_TRUE(found_gpu);
   EXPECT_EQ(FindNode(rm, "layer/MatMul")->device(), "/device:GPU:0");

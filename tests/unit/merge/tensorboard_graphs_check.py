@@ -8,7 +8,8 @@ expected tag checks over HTTP, as the browser would:
     every input names a node);
   - /data/plugin/graphs/run_metadata returns step stats that join with that graph under the
     rules of the Graphs tab (device names ending in device:<TYPE>:<N>, node_name equal to a
-    graph node, all_end_rel_micros > 0, a shape with every output), covering every node;
+    graph node, all_end_rel_micros > 0 for ops, memory and no compute time for outside
+    tensors (Const, VariableV2, Placeholder), a shape with every output), covering every node;
   - /data/plugin/text/text renders "<tag>/model_summary" as an HTML table;
   - /data/plugin/scalars/scalars has "<tag>/step_time_ms" points.
 Exit 77 (skipped) when TensorBoard cannot be imported.
@@ -25,6 +26,7 @@ import time
 import urllib.parse
 import urllib.request
 
+OUTSIDE_OPS = ("Const", "VariableV2", "Placeholder")
 DEVICE_RE = re.compile(r"/device:([^:]+:[0-9]+)$")
 
 
@@ -64,6 +66,7 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
     graph = graph_pb2.GraphDef()
     text_format.Parse(get(port, "/data/plugin/graphs/graph", run=run, tag=tag), graph)
     names = [n.name for n in graph.node]
+    ops = {n.name: n.op for n in graph.node}
     c.expect(len(names) == len(set(names)), f"{tag}: duplicate node names")
     for n in present:
         c.expect(n in names, f"{tag}: node {n} missing from {names}")
@@ -85,6 +88,13 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
             continue
         for s in dev.node_stats:
             c.expect(s.node_name in names, f"{tag}: stats for unknown node {s.node_name}")
+            if ops.get(s.node_name) in OUTSIDE_OPS:
+                # Outside tensors: memory, no compute time.
+                c.expect(s.all_end_rel_micros == 0 and sum(m.total_bytes for m in s.memory) > 0,
+                         f"{tag}: {s.node_name} ({ops[s.node_name]}) has compute time or no "
+                         "memory")
+                timed.add(s.node_name)
+                continue
             c.expect(s.all_end_rel_micros > 0, f"{tag}: {s.node_name} has no compute time")
             for out in s.output:
                 c.expect(out.tensor_description.HasField("shape"),
@@ -103,6 +113,10 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
                              tag=f"{tag}/step_time_ms"))
     c.expect(len(scalars) >= 1 and all(p[2] > 0 for p in scalars),
              f"{tag}: step_time_ms points {scalars}")
+    # Each point at its own step's end: wall times increase with the step.
+    walls = [p[0] for p in sorted(scalars, key=lambda p: p[1])]
+    c.expect(all(a < b for a, b in zip(walls, walls[1:])),
+             f"{tag}: step_time_ms points do not carry each step's wall time: {scalars}")
     print(f"  {tag}: {len(names)} nodes, {sum(len(d.node_stats) for d in rm.step_stats.dev_stats)}"
           f" node stats on {devices}, {len(scalars)} step points")
 

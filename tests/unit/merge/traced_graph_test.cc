@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/merge/merge.h"
+#include "tbprof/annotate.h"
 #include "tests/unit/merge/trace_builder.h"
 
 namespace tbprof::internal {
@@ -78,7 +79,7 @@ TEST(TracedGraphTest, DiamondWithMultiOutputProducer) {
   EXPECT_THAT(NodeOf(traced, "left/Exp").inputs, ElementsAre("split"));
   EXPECT_THAT(NodeOf(traced, "right/Log").inputs, ElementsAre("split:1"));
   EXPECT_THAT(NodeOf(traced, "join/Mul").inputs, ElementsAre("left/Exp", "right/Log"));
-  EXPECT_THAT(NodeOf(traced, "split").inputs, ElementsAre("input_0"));
+  EXPECT_THAT(NodeOf(traced, "split").inputs, ElementsAre("split/input_0"));
 }
 
 TEST(TracedGraphTest, OpsRunOnEveryStepAreOneNode) {
@@ -91,7 +92,7 @@ TEST(TracedGraphTest, OpsRunOnEveryStepAreOneNode) {
   }
   Trace trace = b.Build();
   TracedGraph traced = BuildOrDie(&trace);
-  EXPECT_EQ(traced.graph.size(), 3u);  // input_0, m/A, m/C.
+  EXPECT_EQ(traced.graph.size(), 3u);  // m/A/input_0, m/A, m/C.
   EXPECT_EQ(trace.ops[a].executions, 3);
   EXPECT_THAT(NodeOf(traced, "m/C").inputs, ElementsAre("m/A"));
 }
@@ -127,13 +128,48 @@ TEST(TracedGraphTest, UnnamedAndUnknownInputs) {
   b.Op(1, p, 0, 1).Op(1, q, 1, 2).Op(1, r, 2, 3).Op(1, s, 3, 4).Op(1, u, 4, 5);
   Trace trace = b.Build();
   TracedGraph traced = BuildOrDie(&trace);
-  EXPECT_THAT(NodeOf(traced, "P").inputs, ElementsAre("input_0", "input_1"));
-  EXPECT_THAT(NodeOf(traced, "Q").inputs, ElementsAre("input_0", "tokens"));
-  EXPECT_THAT(NodeOf(traced, "R").inputs, ElementsAre("input_2", "input_3"));
-  EXPECT_THAT(NodeOf(traced, "S").inputs, ElementsAre("input_4"));
+  // Unnamed outside tensors are constants in the scope of their first reader.
+  EXPECT_THAT(NodeOf(traced, "P").inputs, ElementsAre("P/input_0", "P/input_1"));
+  EXPECT_THAT(NodeOf(traced, "Q").inputs, ElementsAre("P/input_0", "tokens"));
+  EXPECT_THAT(NodeOf(traced, "R").inputs, ElementsAre("R/input_0", "R/input_1"));
+  EXPECT_THAT(NodeOf(traced, "S").inputs, ElementsAre("S/input_0"));
   ASSERT_EQ(traced.inputs.size(), 6u);
+  EXPECT_EQ(NodeOf(traced, "P/input_1").op, "Const");
+  EXPECT_EQ(NodeOf(traced, "tokens").op, "Placeholder");
   EXPECT_EQ(NodeOf(traced, "tokens").outputs[0].dtype, DType::kInt32);
-  EXPECT_THAT(NodeOf(traced, "input_3").outputs[0].shape, ElementsAre(5));
+  EXPECT_THAT(NodeOf(traced, "R/input_1").outputs[0].shape, ElementsAre(5));
+}
+
+TEST(TracedGraphTest, OutsideTensorsByRole) {
+  TraceBuilder b;
+  TensorInfo kernel = T(70, {4, 8}, 1, "kernel");
+  kernel.role = static_cast<int32_t>(tbprof::TensorRole::kVariable);
+  TensorInfo bias = T(71, {8}, 1, "bias");
+  bias.role = static_cast<int32_t>(tbprof::TensorRole::kVariable);
+  TensorInfo scale = T(72, {1}, 1, "scale");
+  scale.role = static_cast<int32_t>(tbprof::TensorRole::kConstant);
+  TensorInfo unnamed_variable = T(73, {8});
+  unnamed_variable.role = static_cast<int32_t>(tbprof::TensorRole::kVariable);
+  TensorInfo data = T(74, {2, 4});
+  data.role = static_cast<int32_t>(tbprof::TensorRole::kInput);
+  const int32_t mm = b.AddOp("model/dense_1/MatMul", "MatMul", {data, kernel}, {T(1, {2, 8})});
+  const int32_t add =
+      b.AddOp("model/dense_1/BiasAdd", "BiasAdd", {T(1, {2, 8}), bias}, {T(2, {2, 8})});
+  const int32_t mul = b.AddOp("Mul", "Mul", {T(2, {2, 8}), scale, unnamed_variable}, {});
+  b.Op(1, mm, 0, 1).Op(1, add, 1, 2).Op(1, mul, 2, 3);
+  Trace trace = b.Build();
+  TracedGraph traced = BuildOrDie(&trace);
+  EXPECT_THAT(NodeOf(traced, "model/dense_1/MatMul").inputs,
+              ElementsAre("input_0", "model/dense_1/kernel"));
+  EXPECT_THAT(NodeOf(traced, "model/dense_1/BiasAdd").inputs,
+              ElementsAre("model/dense_1/MatMul", "model/dense_1/bias"));
+  EXPECT_THAT(NodeOf(traced, "Mul").inputs,
+              ElementsAre("model/dense_1/BiasAdd", "scale", "Mul/input_2"));
+  EXPECT_EQ(NodeOf(traced, "input_0").op, "Placeholder");
+  EXPECT_EQ(NodeOf(traced, "model/dense_1/kernel").op, "VariableV2");
+  EXPECT_EQ(NodeOf(traced, "scale").op, "Const");
+  EXPECT_EQ(NodeOf(traced, "Mul/input_2").op, "VariableV2");
+  EXPECT_THAT(NodeOf(traced, "model/dense_1/kernel").outputs[0].shape, ElementsAre(4, 8));
 }
 
 TEST(TracedGraphTest, DevicesFollowTheGpuWorkOfEachOp) {

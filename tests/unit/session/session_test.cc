@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,14 +127,28 @@ TEST(SessionTest, ExportWritesANewSessionDirectoryEachTime) {
     ASSERT_TRUE(space.ParseFromString(bytes));
     EXPECT_EQ(space.hostnames_size(), 1);
   }
-  // Three distinct directories, named by local time with a suffix when the second repeats.
+  // Three distinct directories, named by local time and the export's name, with a suffix when
+  // the second repeats.
   std::vector<std::string> sessions = List(JoinPath(logdir, "plugins/profile"));
   ASSERT_EQ(sessions.size(), 3u);
   for (const std::string& s : sessions) {
-    EXPECT_THAT(s, MatchesRegex("[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}(_[0-9]+)?"));
+    EXPECT_THAT(
+        s, MatchesRegex("[0-9]{4}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_[0-9]{2}_model(_[0-9]+)?"));
   }
   EXPECT_NE(dirs[0], dirs[1]);
   EXPECT_NE(dirs[1], dirs[2]);
+}
+
+TEST(SessionTest, SessionDirectoryNamesKeepTheTimeFirstAndTheNameReadable) {
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "model_training"),
+            "2026_01_02_03_04_05_model_training");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "a/b c:d"), "2026_01_02_03_04_05_a_b_c_d");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", "../x"), "2026_01_02_03_04_05_x");
+  EXPECT_EQ(SessionDirName("2026_01_02_03_04_05", ""), "2026_01_02_03_04_05");
+  EXPECT_EQ(SessionDirName("s", std::string(300, 'n')).size(), 102u);
+  // Sorted by name is sorted by time, whatever the export's name.
+  EXPECT_LT(SessionDirName("2026_01_02_03_04_05", "zzz"),
+            SessionDirName("2026_01_02_03_04_06", "a"));
 }
 
 TEST(SessionTest, RunSubdirectory) {
@@ -387,7 +402,10 @@ TEST(SessionTest, WithoutGraphTheEventFileHasNoGraph) {
   EXPECT_THAT(plugins, ::testing::Contains("text"));  // The model summary is still written.
 }
 
-TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarning) {
+// A program that never used CUDA: GPU tracing under kAuto is quietly off (one stderr line at
+// most), with no warning in the profile.
+TEST(SessionTest, GpuAutoWithoutCudaIsNoWarning) {
+  ASSERT_FALSE(CudaDriverLoaded()) << "this test process must not load libcuda";
   std::string logdir = TestDir("gpu_auto");
   Session session(Options(logdir, GpuMode::kAuto), std::make_unique<FakeDevice>(false));
   ::testing::internal::CaptureStderr();
@@ -396,13 +414,32 @@ TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarning) {
   { TBPROF_SCOPE("cpu_only"); }
   ASSERT_TRUE(session.Collect().ok());
   const Trace& t = session.trace();
+  EXPECT_TRUE(t.warnings.empty()) << t.warnings[0];
+  EXPECT_TRUE(t.device_events.empty());
+  EXPECT_FALSE(t.threads.empty());
+  // Printed once per process at most, on one line.
+  if (!err.empty()) {
+    EXPECT_THAT(err, HasSubstr("no GPU in this fake"));
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
+  }
+}
+
+// A program that uses CUDA (the driver library is loaded, here by the time of collection) and
+// gets no GPU tracing is warned in the profile.
+TEST(SessionTest, GpuAutoFallsBackToCpuWithAWarningWhenCudaIsUsed) {
+  std::string logdir = TestDir("gpu_auto_cuda");
+  Session session(Options(logdir, GpuMode::kAuto), std::make_unique<FakeDevice>(false));
+  ASSERT_TRUE(session.Start().ok());
+  void* libcuda = dlopen(TBPROF_FAKE_LIBCUDA, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(libcuda, nullptr) << dlerror();
+  EXPECT_TRUE(CudaDriverLoaded());
+  { TBPROF_SCOPE("cpu_only"); }
+  ASSERT_TRUE(session.Collect().ok());
+  const Trace& t = session.trace();
   ASSERT_EQ(t.warnings.size(), 1u);
   EXPECT_THAT(t.warnings[0], HasSubstr("no GPU in this fake"));
   EXPECT_THAT(t.warnings[0], HasSubstr("CPU only"));
-  EXPECT_TRUE(t.device_events.empty());
-  EXPECT_FALSE(t.threads.empty());
-  // Printed once per process at most.
-  if (!err.empty()) EXPECT_THAT(err, HasSubstr("no GPU in this fake"));
+  dlclose(libcuda);
 }
 
 TEST(SessionTest, GpuOnFailsAndLeavesTracingOff) {
