@@ -13,7 +13,9 @@ if venv=$("$root/scripts/venv.sh" "$build/venv"); then
 else
   echo "tbprof: integration tests with TensorBoard/xprof will be skipped (no virtual environment)" >&2
 fi
-(cd "$build" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
+# Timing checks (capture start spread, flight dumps) run on shared CI machines: a test that
+# fails is run once more, and only a second failure fails the run.
+(cd "$build" && ctest --output-on-failure -j"$(nproc)" --timeout 600 --repeat until-pass:2)
 
 if [[ "${TBPROF_SKIP_SANITIZERS:-0}" != 1 ]]; then
   asan=$root/build-asan

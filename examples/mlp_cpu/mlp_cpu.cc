@@ -7,7 +7,8 @@
 // and open the result with `tensorboard --logdir /tmp/tbprof_logs`.
 //
 // Flags: --logdir DIR (same as TBPROF_LOGDIR=DIR), --steps N (default 10), --batch B
-// (default 64), --seconds S (run steps for S seconds instead of N steps), --slow-step K with
+// (default 64), --no-flows (no input-thread -> step arrows), --seconds S (run steps for S seconds
+// instead of N steps), --slow-step K with
 // --slow-ms MS (default 300): step K sleeps MS more, a deliberately slow step for the flight
 // recorder (TBPROF=flight TBPROF_SLOW_STEP_MS=...). Prints the forward loop's wall time as
 // "loop_ms: <ms>" (used by the overhead benchmarks in bench/host).
@@ -36,6 +37,9 @@
 #endif
 
 namespace {
+
+// --no-flows: no producer/consumer arrows from the input thread to the steps.
+bool g_flows = true;
 
 struct Tensor {
   int64_t rows = 0;
@@ -156,7 +160,8 @@ class InputPipeline {
       {
         TBPROF_SCOPE("generate_batch");
         for (float& v : t.data) v = dist(rng);
-        tbprof::FlowProduce(++batch_id);  // Batch n (from 1) is consumed by step n - 1.
+        // Batch n (from 1) is consumed by step n - 1.
+        if (g_flows) tbprof::FlowProduce(++batch_id);
       }
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !ready_.has_value(); });
@@ -177,7 +182,7 @@ class InputPipeline {
 void Usage() {
   std::fprintf(stderr,
                "usage: mlp_cpu [--logdir DIR] [--steps N] [--batch B] [--seconds S] "
-               "[--slow-step K [--slow-ms MS]]%s\n",
+               "[--slow-step K [--slow-ms MS]] [--no-flows]%s\n",
 #ifdef MLP_CPU_WITH_SERVER
                " [--serve]"
 #else
@@ -233,6 +238,10 @@ int main(int argc, char** argv) {
   bool serve = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--no-flows") {
+      g_flows = false;
+      continue;
+    }
 #ifdef MLP_CPU_WITH_SERVER
     if (arg == "--serve") {
       serve = true;
@@ -335,7 +344,7 @@ int main(int argc, char** argv) {
     {
       TBPROF_SCOPE("wait_for_input");
       x = input.Next();
-      tbprof::FlowConsume(step + 1);  // The arrow from the input thread to this step.
+      if (g_flows) tbprof::FlowConsume(step + 1);  // The arrow from the input thread to this step.
     }
     tbprof::NameScope model("mlp");
     const Tensor* in = &x;

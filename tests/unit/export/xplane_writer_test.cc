@@ -131,6 +131,13 @@ void CheckPlaneInvariants(const XPlane& plane) {
       EXPECT_EQ(line.duration_ps(), max_end);
     }
   }
+  // Stats of event metadata (an op's inputs, outputs and long name) count as used too.
+  for (const auto& [id, meta] : plane.event_metadata()) {
+    for (const XStat& s : meta.stats()) {
+      used_stats.insert(s.metadata_id());
+      EXPECT_TRUE(plane.stat_metadata().contains(s.metadata_id()));
+    }
+  }
   EXPECT_EQ(used_stats.size(), plane.stat_metadata().size()) << "unused stat metadata";
   EXPECT_EQ(used_events.size(), plane.event_metadata().size()) << "unused event metadata";
 }
@@ -222,8 +229,9 @@ TEST(XPlaneWriterTest, HostOnlyTrainingLoop) {
   EXPECT_EQ(main.events(1).offset_ps(), 500'000);
   EXPECT_EQ(EventName(host, main.events(2)), "dense_1/MatMul:MatMul");
   EXPECT_EQ(main.events(2).offset_ps(), 1'000'000);
-  EXPECT_EQ(StatNames(host),
-            (std::set<std::string>{"_r", "step_num", "correlation_id", "device_id"}));
+  EXPECT_EQ(StatNames(host), (std::set<std::string>{"_r", "step_num", "correlation_id",
+                                                     "device_id", "inputs", "outputs",
+                                                     "output_bytes", "long_name"}));
   // Event metadata: one per used name, ids 1..n.
   EXPECT_EQ(host.event_metadata().size(), 1u + 8u + 1u + 1u);
   for (size_t id = 1; id <= host.event_metadata().size(); ++id) {
