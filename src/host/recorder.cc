@@ -10,8 +10,8 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -1323,6 +1323,32 @@ void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, 
   });
 }
 
+// A thread's identity and its filled blocks, detached from its record (under the registry
+// lock); what to do with the block being written is the caller's: a collection takes it, a
+// ring snapshot copies it.
+ThreadSnapshot DetachFilledBlocksLocked(ThreadRecord* rec) {
+  ThreadSnapshot s;
+  s.rec = rec;
+  s.tid = rec->tid;
+  s.exited = rec->live == nullptr;
+  if (rec->user_name[0] != '\0') {
+    s.name = rec->user_name;
+  } else if (s.exited) {
+    s.name = rec->exit_name;
+  }
+  for (Block* b = rec->head; b != nullptr; b = b->next) {
+    s.chunks.push_back({b->words, b->words + kBlockWords});
+  }
+  s.owned = rec->head;
+  rec->head = rec->tail = nullptr;
+  return s;
+}
+
+// Where the records of the thread's current block end (nullptr: none written yet).
+const uint64_t* CurrentEndLocked(const ThreadRecord& rec, bool exited) {
+  return exited ? rec.current_end : rec.live->cur.load(std::memory_order_acquire);
+}
+
 }  // namespace
 
 absl::Status CollectHostTrace(Trace* trace) {
@@ -1346,23 +1372,9 @@ absl::Status CollectHostTrace(Trace* trace) {
     g.tensors.swap(r.tensors);
     for (ThreadRecord* rec : r.threads) {
       if (rec->generation != gen) continue;  // Nothing recorded in this session.
-      ThreadSnapshot s;
-      s.rec = rec;
-      s.tid = rec->tid;
-      s.exited = rec->live == nullptr;
-      if (rec->user_name[0] != '\0') {
-        s.name = rec->user_name;
-      } else if (s.exited) {
-        s.name = rec->exit_name;
-      }
-      for (Block* b = rec->head; b != nullptr; b = b->next) {
-        s.chunks.push_back({b->words, b->words + kBlockWords});
-      }
-      s.owned = rec->head;
-      rec->head = rec->tail = nullptr;
+      ThreadSnapshot s = DetachFilledBlocksLocked(rec);
       if (rec->current != nullptr) {
-        const uint64_t* pos =
-            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        const uint64_t* pos = CurrentEndLocked(*rec, s.exited);
         if (pos != nullptr) s.chunks.push_back({rec->current->words, pos});
         if (s.exited) {
           s.owned_current = rec->current;
@@ -1427,25 +1439,11 @@ absl::Status SnapshotRing(Trace* trace) {
     ++r.snapshots;
     for (ThreadRecord* rec : r.threads) {
       if (rec->generation != r.generation) continue;
-      ThreadSnapshot s;
-      s.rec = rec;
-      s.tid = rec->tid;
-      s.exited = rec->live == nullptr;
-      if (rec->user_name[0] != '\0') {
-        s.name = rec->user_name;
-      } else if (s.exited) {
-        s.name = rec->exit_name;
-      }
       // The filled blocks are detached (the thread records on into new ones meanwhile) and
       // spliced back once decoded; the block being written is copied.
-      for (Block* b = rec->head; b != nullptr; b = b->next) {
-        s.chunks.push_back({b->words, b->words + kBlockWords});
-      }
-      s.owned = rec->head;
-      rec->head = rec->tail = nullptr;
+      ThreadSnapshot s = DetachFilledBlocksLocked(rec);
       if (rec->current != nullptr) {
-        const uint64_t* pos =
-            s.exited ? rec->current_end : rec->live->cur.load(std::memory_order_acquire);
+        const uint64_t* pos = CurrentEndLocked(*rec, s.exited);
         if (pos != nullptr) s.copy.assign(static_cast<const uint64_t*>(rec->current->words), pos);
       } else if (s.exited) {
         s.copy = rec->exit_words;
