@@ -29,7 +29,9 @@ absl::string_view Absl(std::string_view s) { return {s.data(), s.size()}; }
 
 bool IsCollective(std::string_view name, std::string_view collective) {
   if (absl::EqualsIgnoreCase(Absl(name), Absl(collective))) return true;
-  if (std::optional<FrameworkOp> op = ParseFrameworkOp(name)) {
+  // `op` owns the parsed name: it stays alive while `name` may point into it.
+  const std::optional<FrameworkOp> op = ParseFrameworkOp(name);
+  if (op) {
     if (absl::EqualsIgnoreCase(op->type, Absl(collective))) return true;
     name = op->name;
   }
