@@ -20,33 +20,17 @@
 #include "src/host/recorder.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
+#include "tests/unit/session/test_dirs.h"
 
 namespace tbprof::internal {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string TestDir(const std::string& leaf) {
-  const char* base = std::getenv("TBPROF_TEST_TMPDIR");
-  std::string root = base != nullptr ? base : "/tmp/tbprof_flight_test";
-  std::string dir = JoinPath(root, leaf + "_" + std::to_string(getpid()));
-  std::string cmd = "rm -rf '" + dir + "'";
-  (void)std::system(cmd.c_str());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
-}
+using test_dirs::List;
 
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+std::string TestDir(const std::string& leaf) {
+  return test_dirs::FreshTestDir("/tmp/tbprof_flight_test", leaf);
 }
 
 std::string Read(const std::string& path) {

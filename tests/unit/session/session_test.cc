@@ -1,10 +1,10 @@
 #include "src/session/session.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +29,7 @@
 #include "tbprof/trace.h"
 #include "tensorflow/event.pb.h"
 #include "tensorflow/profiler/xplane.pb.h"
+#include "tests/unit/session/test_dirs.h"
 
 namespace tbprof::internal {
 namespace {
@@ -36,27 +37,10 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-std::string TestDir(const std::string& leaf) {
-  const char* base = std::getenv("TBPROF_TEST_TMPDIR");
-  std::string root = base != nullptr ? base : "/tmp/tbprof_session_test";
-  std::string dir = JoinPath(root, leaf + "_" + std::to_string(getpid()));
-  std::string cmd = "rm -rf '" + dir + "'";
-  (void)std::system(cmd.c_str());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
-}
+using test_dirs::List;
 
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+std::string TestDir(const std::string& leaf) {
+  return test_dirs::FreshTestDir("/tmp/tbprof_session_test", leaf);
 }
 
 bool Exists(const std::string& path) {
