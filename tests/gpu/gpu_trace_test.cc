@@ -26,6 +26,7 @@
 #include "cupti/clock_sync.h"
 #include "gtest/gtest.h"
 #include "kernels.h"
+#include "no_gpu.h"
 #include "src/trace/device_source.h"
 #include "src/session/session.h"
 #include "src/trace/trace_data.h"
@@ -36,14 +37,6 @@ namespace tbprof::internal {
 namespace {
 
 int64_t Gettid() { return static_cast<int64_t>(syscall(SYS_gettid)); }
-
-std::string NoGpuReason() {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no usable CUDA driver: ") + cudaGetErrorString(e);
-  if (count == 0) return "no CUDA GPU";
-  return "";
-}
 
 class GpuTraceTest : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@
 #include "cupti/clock_sync.h"
 #include "gtest/gtest.h"
 #include "kernels.h"
+#include "no_gpu.h"
 #include "pdl_kernels.h"
 #include "src/export/chrome_trace.h"
 #include "src/export/xplane_writer.h"
@@ -30,14 +31,6 @@
 
 namespace tbprof::internal {
 namespace {
-
-std::string NoGpuReason() {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) return std::string("no usable CUDA driver: ") + cudaGetErrorString(e);
-  if (count == 0) return "no CUDA GPU";
-  return "";
-}
 
 class GraphOverlapTest : public ::testing::Test {
  protected:
