@@ -31,31 +31,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 import zipfile
 
+import tb_http  # This folder: shared with the other TensorBoard checks.
+
 SKIP = 77
-OUTSIDE_OPS = ("Const", "VariableV2", "Placeholder")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port, path, **params):
-    url = f"http://127.0.0.1:{port}{path}"
-    if params:
-        url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=60) as r:
-        return r.read().decode("utf-8")
+    return tb_http.get(port, path, 60, **params)
 
 
 def grab_js(source, start):
@@ -151,7 +139,7 @@ def tensorboard_view(logdir, run, tags, tmp):
     """graph nodes, run metadata (as JSON) and model summary text per tag, over HTTP."""
     from google.protobuf import json_format, text_format
     from tensorboard.compat.proto import config_pb2, graph_pb2
-    port = free_port()
+    port = tb_http.free_port()
     log = open(os.path.join(tmp, "tensorboard.log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--port", str(port),
@@ -293,7 +281,7 @@ def check_tag(tag, view, events, js, node_bin, failures, tolerance, expect_gpu):
         checked += 1
     for name, leaf in sorted(shown["leaves"].items()):
         base = re.sub(r"/\([^/]*\)$", "", name)
-        if leaf["op"] in OUTSIDE_OPS:
+        if leaf["op"] in tb_http.OUTSIDE_OPS:
             if leaf["micros"] is not None:
                 failures.append(f"{tag}: {name} ({leaf['op']}) shows {leaf['micros']} us of "
                                 "compute time")

@@ -18,30 +18,18 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 
-OUTSIDE_OPS = ("Const", "VariableV2", "Placeholder")
+import tb_http  # This folder: shared with the other TensorBoard checks.
+
 DEVICE_RE = re.compile(r"/device:([^:]+:[0-9]+)$")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(port, path, **params):
-    url = f"http://127.0.0.1:{port}{path}"
-    if params:
-        url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read().decode("utf-8")
+    return tb_http.get(port, path, 30, **params)
 
 
 class Checker:
@@ -88,7 +76,7 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
             continue
         for s in dev.node_stats:
             c.expect(s.node_name in names, f"{tag}: stats for unknown node {s.node_name}")
-            if ops.get(s.node_name) in OUTSIDE_OPS:
+            if ops.get(s.node_name) in tb_http.OUTSIDE_OPS:
                 # Outside tensors: memory, no compute time.
                 c.expect(s.all_end_rel_micros == 0 and sum(m.total_bytes for m in s.memory) > 0,
                          f"{tag}: {s.node_name} ({ops[s.node_name]}) has compute time or no "
@@ -122,7 +110,7 @@ def check_tag(c, port, run, tag, info, present, absent, gpu):
 
 
 def serve_and_check(c, logdir, tmp, load_fast, args):
-    port = free_port()
+    port = tb_http.free_port()
     log = open(os.path.join(tmp, f"tensorboard_{load_fast}.log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--port", str(port),
