@@ -24,6 +24,7 @@
 #include "src/host/block_pool.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
+#include "tbprof/memory.h"
 
 namespace tbprof::internal {
 
@@ -41,6 +42,16 @@ constexpr int kPayloadShift = 34;
 constexpr uint64_t kDeltaMask = 0xffffffffull;
 constexpr uint32_t kEscAbsTime = 0;
 constexpr uint32_t kEscStepBegin = 1;
+// Memory records (tbprof/memory.h): the escape's id is the allocator; extra words follow.
+//   alloc: address, requested bytes, allocation bytes      (+ 4 stats words with kEscAllocStats)
+//   free:  address, bytes                                  (+ 4 stats words with kEscFreeStats)
+constexpr uint32_t kEscAlloc = 2;
+constexpr uint32_t kEscAllocStats = 3;
+constexpr uint32_t kEscFree = 4;
+constexpr uint32_t kEscFreeStats = 5;
+constexpr int kMaxExtraWords = 7;
+// Allocator names kept for the process; beyond, allocators share the last id ("other").
+constexpr uint32_t kMaxAllocators = 4096;
 // Name ids must fit the escape payload (26 bits) and the NameScope token (25 bits).
 constexpr uint32_t kMaxNameId = (1u << 25) - 1;
 // Static names (call sites, kept for the process) take ids below kFirstDynamicId; the dynamic
@@ -205,6 +216,8 @@ struct Registry {
   int64_t budget_dropped_events = 0;
   int64_t exited_dropped_events = 0;
   int64_t tensors_dropped = 0;  // Ops whose tensors did not fit the budget.
+  // Allocator names (tbprof/memory.h), id = index; kept for the process.
+  std::vector<std::string> allocator_names;
 };
 
 Registry& Reg() {
@@ -529,8 +542,8 @@ inline uint64_t* WriteAbsTime(uint64_t* p, uint64_t now) {
 }
 
 // The slow path of Emit: registration, new session, new block, long delta, drops, and
-// records with an extra word (steps).
-void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint64_t extra) {
+// records with extra words (steps, memory).
+void EmitSlow(uint64_t word, uint64_t now, uint32_t state, const uint64_t* extra, int num_extra) {
   ThreadState& t = t_state;
   if (!EnsureRegistered(t)) return;
   ThreadRecord* rec = t.rec;
@@ -570,7 +583,7 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
     if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const int64_t needed = 2 + 1 + (has_extra ? 1 : 0);
+  const int64_t needed = 2 + 1 + num_extra;
   uint64_t* p = t.cur.load(std::memory_order_relaxed);
   bool fresh = false;
   if (p == nullptr || p + needed > t.limit) {
@@ -612,7 +625,7 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, bool has_extra, uint6
   p[0] = (now - t.last) | word;
   t.last = now;
   ++p;
-  if (has_extra) *p++ = extra;
+  for (int i = 0; i < num_extra; ++i) *p++ = extra[i];
   t.cur.store(p, std::memory_order_release);
 }
 
@@ -629,7 +642,25 @@ inline void Emit(uint64_t word, uint32_t state) {
     t.cur.store(p + 1, std::memory_order_release);
     return;
   }
-  EmitSlow(word, now, state, false, 0);
+  EmitSlow(word, now, state, nullptr, 0);
+}
+
+// Appends one record followed by `n` extra words (memory records): the fast path of Emit with
+// a copy of the extra words.
+inline void EmitWithExtra(uint64_t word, uint32_t state, const uint64_t* extra, int n) {
+  ThreadState& t = t_state;
+  const uint64_t now = ReadTicks();
+  uint64_t* p = t.cur.load(std::memory_order_relaxed);
+  const uint64_t delta = now - t.last;
+  if (TBPROF_INTERNAL_LIKELY(t.limit - p > n && delta <= kDeltaMask &&
+                             t.generation == CurrentGeneration(state))) {
+    p[0] = delta | word;
+    for (int i = 0; i < n; ++i) p[1 + i] = extra[i];
+    t.last = now;
+    t.cur.store(p + 1 + n, std::memory_order_release);
+    return;
+  }
+  EmitSlow(word, now, state, extra, n);
 }
 
 inline uint32_t LoadState() {
@@ -853,8 +884,58 @@ uint32_t RecordStepBegin(int64_t step, std::string_view name) {
   if (TBPROF_INTERNAL_UNLIKELY(t.rec == nullptr || t.exited) && !EnsureRegistered(t)) return 0;
   uint32_t id = DynamicNameId(t.rec, CurrentGeneration(st), name, HostEventKind::kStep, kSaltStep);
   if (id == 0) return 0;
-  EmitSlow(EscapeWord(kEscStepBegin, id), ReadTicks(), st, true, static_cast<uint64_t>(step));
+  const uint64_t extra = static_cast<uint64_t>(step);
+  EmitSlow(EscapeWord(kEscStepBegin, id), ReadTicks(), st, &extra, 1);
   return id;
+}
+
+uint32_t RegisterAllocator(std::string_view name) {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<std::string>& names = r.allocator_names;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<uint32_t>(i);
+  }
+  if (names.size() + 1 >= kMaxAllocators) {
+    if (names.size() + 1 == kMaxAllocators) names.push_back("other");
+    return kMaxAllocators - 1;
+  }
+  names.emplace_back(name);
+  return static_cast<uint32_t>(names.size() - 1);
+}
+
+namespace {
+inline int AppendStats(const AllocatorStats* stats, uint64_t* w) {
+  if (stats == nullptr) return 0;
+  w[0] = static_cast<uint64_t>(stats->bytes_in_use);
+  w[1] = static_cast<uint64_t>(stats->bytes_reserved);
+  w[2] = static_cast<uint64_t>(stats->peak_bytes_in_use);
+  w[3] = static_cast<uint64_t>(stats->largest_free_block_bytes);
+  return 4;
+}
+}  // namespace
+
+void RecordAllocation(uint32_t allocator, const void* address, int64_t requested_bytes,
+                      int64_t allocation_bytes, const AllocatorStats* stats) {
+  const uint32_t st = LoadState();
+  if ((st & kStateLevelMask) == 0) return;
+  uint64_t w[kMaxExtraWords];
+  w[0] = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(address));
+  w[1] = static_cast<uint64_t>(requested_bytes);
+  w[2] = static_cast<uint64_t>(allocation_bytes == 0 ? requested_bytes : allocation_bytes);
+  const int n = 3 + AppendStats(stats, w + 3);
+  EmitWithExtra(EscapeWord(stats != nullptr ? kEscAllocStats : kEscAlloc, allocator), st, w, n);
+}
+
+void RecordDeallocation(uint32_t allocator, const void* address, int64_t bytes,
+                        const AllocatorStats* stats) {
+  const uint32_t st = LoadState();
+  if ((st & kStateLevelMask) == 0) return;
+  uint64_t w[2 + 4];
+  w[0] = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(address));
+  w[1] = static_cast<uint64_t>(bytes);
+  const int n = 2 + AppendStats(stats, w + 2);
+  EmitWithExtra(EscapeWord(stats != nullptr ? kEscFreeStats : kEscFree, allocator), st, w, n);
 }
 
 // ---- Session control -------------------------------------------------------------------------
@@ -1081,8 +1162,19 @@ struct RawEvent {
   bool is_step;
 };
 
+struct RawMemory {
+  uint64_t ticks;
+  uint32_t allocator;
+  bool is_free;
+  uint64_t address;
+  int64_t requested;
+  int64_t allocated;
+  int64_t stats[4];  // in use, reserved, peak, largest free; -1 = not given.
+};
+
 struct DecodeResult {
   std::vector<RawEvent> events;
+  std::vector<RawMemory> memory;
   int64_t ends_without_begin = 0;
   uint32_t first_unmatched_end = 0;
   int64_t left_open = 0;
@@ -1113,6 +1205,22 @@ void Decode(const std::vector<Chunk>& chunks, bool truncated, uint64_t stop_tick
           last += delta;
           int64_t step = static_cast<int64_t>(*++w);
           stack.push_back({payload >> 4, last, step, true});
+          continue;
+        }
+        if (sub >= kEscAlloc && sub <= kEscFreeStats) {
+          const bool is_free = sub >= kEscFree;
+          const bool with_stats = sub == kEscAllocStats || sub == kEscFreeStats;
+          const int n = (is_free ? 2 : 3) + (with_stats ? 4 : 0);
+          if (c.end - w <= n) break;
+          last += delta;
+          RawMemory m{last, payload >> 4, is_free, w[1], 0, 0, {-1, -1, -1, -1}};
+          m.requested = static_cast<int64_t>(w[2]);
+          m.allocated = is_free ? m.requested : static_cast<int64_t>(w[3]);
+          if (with_stats) {
+            for (int k = 0; k < 4; ++k) m.stats[k] = static_cast<int64_t>(w[n - 3 + k]);
+          }
+          out->memory.push_back(m);
+          w += n;
         }
         continue;
       }
@@ -1163,6 +1271,91 @@ struct Gathered {
   std::unordered_map<uint32_t, OpTensors> tensors;
 };
 
+// Appends the thread's memory records to trace->memory_events, each attributed to the innermost
+// op open around it on the thread (else the innermost scope). `track` holds the thread's events,
+// sorted and nested; `allocator_index` maps recorder allocator ids to Trace::allocators.
+void AttachMemoryRecords(const std::vector<RawMemory>& memory, const ThreadTrack& track,
+                         const TickMap& map, const std::vector<std::string>& allocator_names,
+                         std::unordered_map<uint32_t, uint32_t>* allocator_index, Trace* trace) {
+  if (memory.empty()) return;
+  const std::vector<HostEvent>& events = track.events;
+  // parent[i]: the event that encloses events[i] (-1: none), from the nesting.
+  std::vector<int32_t> parent(events.size(), -1);
+  std::vector<int32_t> open;
+  for (size_t i = 0; i < events.size(); ++i) {
+    while (!open.empty() && events[open.back()].end_ns < events[i].end_ns) open.pop_back();
+    parent[i] = open.empty() ? -1 : open.back();
+    open.push_back(static_cast<int32_t>(i));
+  }
+  for (const RawMemory& m : memory) {
+    MemoryEvent e;
+    e.time_ns = map.ToRelativeNs(m.ticks);
+    e.tid = track.tid;
+    auto [it, inserted] = allocator_index->try_emplace(
+        m.allocator, static_cast<uint32_t>(trace->allocators.size()));
+    if (inserted) {
+      trace->allocators.push_back(
+          {m.allocator < allocator_names.size() ? allocator_names[m.allocator] : "?"});
+    }
+    e.allocator = it->second;
+    e.kind = m.is_free ? MemoryEventKind::kFree : MemoryEventKind::kAlloc;
+    e.address = m.address;
+    e.requested_bytes = m.requested;
+    e.allocation_bytes = m.allocated;
+    e.reported_in_use = m.stats[0];
+    e.reported_reserved = m.stats[1];
+    e.reported_peak = m.stats[2];
+    e.reported_largest_free = m.stats[3];
+    // The last event that starts no later than the call, then its ancestors: the first that
+    // contains the call is the innermost one.
+    auto after = std::upper_bound(events.begin(), events.end(), e.time_ns,
+                                  [](int64_t v, const HostEvent& h) { return v < h.start_ns; });
+    int32_t k = static_cast<int32_t>(after - events.begin()) - 1;
+    int64_t enclosing_end = INT64_MAX;  // End of the innermost event around the call.
+    while (k >= 0) {
+      const HostEvent& h = events[k];
+      if (h.end_ns >= e.time_ns) {
+        enclosing_end = std::min(enclosing_end, h.end_ns);
+        if (h.kind == HostEventKind::kOp) {
+          e.op_index = h.op_index;
+          break;
+        }
+        if (h.kind == HostEventKind::kScope && e.scope == kNoName) e.scope = h.name;
+      }
+      k = parent[k];
+    }
+    if (e.op_index < 0 && !m.is_free) {
+      // Engines often allocate an op's output just before opening its scope (the output's
+      // TensorRef must exist at TBPROF_OP): the allocation then belongs to the next op of the
+      // thread that lists the address among its outputs, else to the next op whose output has
+      // exactly the requested size. Looked for among the few events that follow.
+      constexpr int kLookahead = 16;
+      int32_t by_size = -1;
+      int seen = 0;
+      for (auto h = after; h != events.end() && seen < kLookahead; ++h) {
+        if (h->start_ns > enclosing_end) break;
+        if (h->kind != HostEventKind::kOp) continue;
+        ++seen;
+        if (h->op_index < 0 || static_cast<size_t>(h->op_index) >= trace->ops.size()) continue;
+        bool address = false;
+        for (const TensorInfo& t : trace->ops[h->op_index].outputs) {
+          if (t.id == m.address) address = true;
+          const int64_t elem = DTypeSize(static_cast<DType>(t.dtype));
+          int64_t bytes = elem;
+          for (int64_t dim : t.shape) bytes *= dim;
+          if (by_size < 0 && elem > 0 && bytes == m.requested) by_size = h->op_index;
+        }
+        if (address) {
+          e.op_index = h->op_index;
+          break;
+        }
+      }
+      if (e.op_index < 0) e.op_index = by_size;
+    }
+    trace->memory_events.push_back(std::move(e));
+  }
+}
+
 // Decodes what a gather took, calls `release` under the registry lock once the blocks have been
 // read, and fills `trace`.
 void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, Trace* trace) {
@@ -1193,8 +1386,10 @@ void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, 
 
   // Resolve names (the table is append-only; entries are copied under the lock).
   std::unordered_map<uint32_t, NameEntry> entries;
+  std::vector<std::string> allocator_names;
   {
     std::lock_guard<std::mutex> lock(r.mu);
+    allocator_names = r.allocator_names;
     for (uint32_t id : used_ids) {
       const NameEntry* e = FindNameLocked(r, id);
       if (e != nullptr) entries.emplace(id, *e);
@@ -1256,6 +1451,7 @@ void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, 
     return index;
   };
 
+  std::unordered_map<uint32_t, uint32_t> allocator_index;  // Recorder id -> Trace::allocators.
   for (size_t i = 0; i < snaps.size(); ++i) {
     ThreadSnapshot& s = snaps[i];
     DecodeResult& d = decoded[i];
@@ -1314,8 +1510,11 @@ void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, 
       }
       track.events.push_back(h);
     }
+    AttachMemoryRecords(d.memory, track, map, allocator_names, &allocator_index, trace);
     if (!track.events.empty()) trace->threads.push_back(std::move(track));
   }
+  std::stable_sort(trace->memory_events.begin(), trace->memory_events.end(),
+                   [](const MemoryEvent& a, const MemoryEvent& b) { return a.time_ns < b.time_ns; });
   std::sort(trace->threads.begin(), trace->threads.end(),
             [](const ThreadTrack& a, const ThreadTrack& b) { return a.tid < b.tid; });
   std::sort(trace->steps.begin(), trace->steps.end(), [](const StepInfo& a, const StepInfo& b) {

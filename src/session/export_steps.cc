@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "src/export/chrome_trace.h"
 #include "src/export/xplane_writer.h"
+#include "src/memory/memory_analysis.h"
 #include "src/merge/merge.h"
 #include "src/merge/run_event_files.h"
 #include "src/ranks/rank_env.h"
@@ -25,6 +26,8 @@ namespace tbprof::internal {
 void FinalizeCollectedTrace(Trace* trace) {
   // Device events -> ops (so the xplane's kernels carry tf_op), per-op and per-step numbers.
   MergeTrace(trace);
+  // Recorded allocations: bytes in use, peaks, checks (after the steps are known).
+  AnalyzeMemory(trace);
 }
 
 std::string HostFileStem(const Trace& trace) {

@@ -152,6 +152,43 @@ struct StepInfo {
   int64_t gpu_busy_ns = 0;  // Filled by src/merge.
 };
 
+enum class MemoryEventKind : uint8_t { kAlloc = 0, kFree = 1 };
+
+// One call of tbprof::MemoryAllocator::RecordAlloc / RecordFree (tbprof/memory.h), as recorded
+// and then completed by src/memory (AnalyzeMemory).
+struct MemoryEvent {
+  int64_t time_ns = 0;     // Relative to Trace::start_ns.
+  int64_t tid = 0;         // Thread that made the call.
+  uint32_t allocator = 0;  // Index into Trace::allocators.
+  MemoryEventKind kind = MemoryEventKind::kAlloc;
+  uint64_t address = 0;
+  int64_t requested_bytes = 0;   // Free: as passed (0 = unknown); AnalyzeMemory copies the alloc's.
+  int64_t allocation_bytes = 0;  // Free: as passed (0 = unknown); AnalyzeMemory copies the alloc's.
+  // The allocator's own numbers after the call (AllocatorStats; -1 = not given).
+  int64_t reported_in_use = -1;
+  int64_t reported_reserved = -1;
+  int64_t reported_peak = -1;
+  int64_t reported_largest_free = -1;
+  // Attribution at collection: the op open on the thread (index into Trace::ops, -1 = none),
+  // else the innermost recorded scope's name.
+  int32_t op_index = -1;
+  NameId scope = kNoName;
+  // Filled by AnalyzeMemory.
+  int64_t step = -1;           // The step whose time contains the call, -1 = none.
+  bool valid = true;           // False: left out of the totals (see the trace's warnings).
+  int64_t bytes_in_use = 0;    // The allocator's bytes in use after the call.
+  int64_t bytes_reserved = 0;  // Reported reserved bytes, else 0.
+  int64_t peak_bytes_in_use = 0;
+  double fragmentation = 0;    // 0..1.
+  int32_t dtype = 0;           // Of the op's output tensor at this address (0 = unknown).
+  std::vector<int64_t> shape;  // Likewise; empty = unknown.
+  bool has_shape = false;
+};
+
+struct AllocatorInfo {
+  std::string name;  // "cpu_arena".
+};
+
 struct Trace {
   std::string hostname;
   // A process of a multi-process job (src/ranks): its rank and the job's size; -1 / 0 otherwise.
@@ -168,8 +205,10 @@ struct Trace {
   std::vector<std::string> device_event_args;  // Like ThreadTrack::args, for device_events.
   std::vector<OpInfo> ops;
   std::vector<StepInfo> steps;
-  std::vector<std::string> warnings;  // XSpace.warnings: drops, clock problems, no GPU...
-  std::vector<std::string> errors;    // XSpace.errors.
+  std::vector<AllocatorInfo> allocators;
+  std::vector<MemoryEvent> memory_events;  // Sorted by time (then thread, then record order).
+  std::vector<std::string> warnings;       // XSpace.warnings: drops, clock problems, no GPU...
+  std::vector<std::string> errors;         // XSpace.errors.
   uint64_t dropped_host_events = 0;
   uint64_t dropped_device_events = 0;
 };
