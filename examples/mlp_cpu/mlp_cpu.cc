@@ -12,6 +12,11 @@
 // --slow-ms MS (default 300): step K sleeps MS more, a deliberately slow step for the flight
 // recorder (TBPROF=flight TBPROF_SLOW_STEP_MS=...). Prints the forward loop's wall time as
 // "loop_ms: <ms>" (used by the overhead benchmarks in bench/host).
+//
+// Memory: the activations of each step come from a caching arena that reports every allocation
+// and free to tbprof (activation_arena.h), so the Memory Profile tool shows allocator
+// "mlp_cpu_arena" with one sawtooth per step. The program prints the arena's own peak as
+// "arena_peak_bytes: <bytes>".
 #include <unistd.h>
 
 #include <cctype>
@@ -31,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "activation_arena.h"
 #include "tbprof/tbprof.h"
 #ifdef MLP_CPU_WITH_SERVER
 #include "tbprof/server.h"
@@ -44,10 +50,11 @@ bool g_flows = true;
 struct Tensor {
   int64_t rows = 0;
   int64_t cols = 0;
-  std::vector<float> data;
+  std::pmr::vector<float> data;  // Weights and inputs: the heap; activations: the arena.
 
   Tensor() = default;
-  Tensor(int64_t r, int64_t c) : rows(r), cols(c), data(static_cast<size_t>(r * c)) {}
+  Tensor(int64_t r, int64_t c, std::pmr::memory_resource* memory = std::pmr::new_delete_resource())
+      : rows(r), cols(c), data(static_cast<size_t>(r * c), memory) {}
   tbprof::TensorRef ref(const char* name = nullptr) const {
     return tbprof::TensorRef(data.data(), tbprof::DType::kFloat32, {rows, cols}, name);
   }
@@ -88,41 +95,45 @@ class Dense {
     for (float& v : b_.data) v = 0.01f;
   }
 
-  void Forward(const Tensor& x, Tensor* y) {
+  // The layer's output; its activations (z and the output) come from `arena`.
+  Tensor Forward(const Tensor& x, std::pmr::memory_resource* arena) {
     tbprof::NameScope layer(name_);
-    if (y->rows != x.rows || y->cols != w_.cols) *y = Tensor(x.rows, w_.cols);
-    if (z_.rows != x.rows || z_.cols != w_.cols) z_ = Tensor(x.rows, w_.cols);
+    Tensor z(x.rows, w_.cols, arena);  // Freed when the layer returns.
+    Tensor out(0, 0, arena);           // Allocated just before the op that writes it.
+    Tensor* y = &out;
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref("features"), w_.var("kernel")}, {z_.ref()});
-      Gemm(x, w_, &z_);
+      TBPROF_OP("MatMul", "MatMul", {x.ref("features"), w_.var("kernel")}, {z.ref()});
+      Gemm(x, w_, &z);
     }
     {
-      TBPROF_OP("BiasAdd", "BiasAdd", {z_.ref(), b_.var("bias")}, {z_.ref()});
-      for (int64_t i = 0; i < z_.rows; ++i) {
-        float* row = z_.data.data() + i * z_.cols;
-        for (int64_t j = 0; j < z_.cols; ++j) row[j] += b_.data[j];
+      TBPROF_OP("BiasAdd", "BiasAdd", {z.ref(), b_.var("bias")}, {z.ref()});
+      for (int64_t i = 0; i < z.rows; ++i) {
+        float* row = z.data.data() + i * z.cols;
+        for (int64_t j = 0; j < z.cols; ++j) row[j] += b_.data[j];
       }
     }
+    out = Tensor(x.rows, w_.cols, arena);
     if (softmax_) {
-      TBPROF_OP("Softmax", "Softmax", {z_.ref()}, {y->ref()});
-      for (int64_t i = 0; i < z_.rows; ++i) {
-        const float* in = z_.data.data() + i * z_.cols;
+      TBPROF_OP("Softmax", "Softmax", {z.ref()}, {y->ref()});
+      for (int64_t i = 0; i < z.rows; ++i) {
+        const float* in = z.data.data() + i * z.cols;
         float* out = y->data.data() + i * y->cols;
         float mx = in[0];
-        for (int64_t j = 1; j < z_.cols; ++j) mx = std::max(mx, in[j]);
+        for (int64_t j = 1; j < z.cols; ++j) mx = std::max(mx, in[j]);
         float sum = 0;
-        for (int64_t j = 0; j < z_.cols; ++j) sum += out[j] = std::exp(in[j] - mx);
-        for (int64_t j = 0; j < z_.cols; ++j) out[j] /= sum;
+        for (int64_t j = 0; j < z.cols; ++j) sum += out[j] = std::exp(in[j] - mx);
+        for (int64_t j = 0; j < z.cols; ++j) out[j] /= sum;
       }
     } else {
-      TBPROF_OP("Relu", "Relu", {z_.ref()}, {y->ref()});
-      for (size_t i = 0; i < z_.data.size(); ++i) y->data[i] = std::max(0.0f, z_.data[i]);
+      TBPROF_OP("Relu", "Relu", {z.ref()}, {y->ref()});
+      for (size_t i = 0; i < z.data.size(); ++i) y->data[i] = std::max(0.0f, z.data[i]);
     }
+    return out;
   }
 
  private:
   std::string name_;
-  Tensor w_, b_, z_;
+  Tensor w_, b_;
   bool softmax_;
 };
 
@@ -321,7 +332,7 @@ int main(int argc, char** argv) {
   layers.emplace_back("dense_2", 1024, 1024, false, &rng);
   layers.emplace_back("dense_3", 1024, 512, false, &rng);
   layers.emplace_back("dense_4", 512, 128, true, &rng);
-  std::vector<Tensor> acts(layers.size());
+  ActivationArena arena("mlp_cpu_arena");
 
   InputPipeline input(batch, kFeatures, steps);
   double checksum = 0;
@@ -347,11 +358,11 @@ int main(int argc, char** argv) {
       if (g_flows) tbprof::FlowConsume(step + 1);  // The arrow from the input thread to this step.
     }
     tbprof::NameScope model("mlp");
-    const Tensor* in = &x;
-    for (size_t l = 0; l < layers.size(); ++l) {
-      layers[l].Forward(*in, &acts[l]);
-      in = &acts[l];
-    }
+    // Each layer's output lives until the next layer has read it: in use rises and falls within
+    // the step, and is back to zero when the step ends.
+    Tensor act = layers[0].Forward(x, &arena);
+    for (size_t l = 1; l < layers.size(); ++l) act = layers[l].Forward(act, &arena);
+    const Tensor* in = &act;
     checksum += in->data[static_cast<size_t>(step) % in->data.size()];
     if (step == slow_step) {
       TBPROF_SCOPE("deliberately_slow");
@@ -369,6 +380,7 @@ int main(int argc, char** argv) {
 #endif
   std::printf("ran %lld steps of batch %lld: loop_ms: %.3f checksum: %.6f\n",
               static_cast<long long>(steps), static_cast<long long>(batch), loop_ms, checksum);
+  std::printf("arena_peak_bytes: %lld\n", static_cast<long long>(arena.peak_bytes()));
 
   if (std::optional<tbprof::ExportInfo> info = tbprof::LastExportInfo()) {
     std::printf("profile written to %s\n", info->session_dir.c_str());

@@ -15,6 +15,7 @@
 #include "src/export/proto_wire.h"
 #include "src/export/text_util.h"
 #include "src/export/timeline.h"
+#include "src/memory/memory_analysis.h"
 #include "tbprof/graph.h"
 
 namespace tbprof::internal {
@@ -86,6 +87,20 @@ enum Stat : uint8_t {
   kOutputs,
   kOutputBytes,
   kLongName,
+  // Memory events (xprof's memory_profile tool reads them by these names).
+  kAllocatorName,
+  kBytesReserved,
+  kBytesAllocated,
+  kBytesAvailable,
+  kFragmentation,
+  kPeakBytesInUse,
+  kRequestedBytes,
+  kAllocationBytes,
+  kAddr,
+  kRegionType,
+  kDataType,
+  kTensorShape,
+  kMemoryStep,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -121,6 +136,19 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "outputs",
     "output_bytes",
     "long_name",
+    "allocator_name",
+    "bytes_reserved",
+    "bytes_allocated",
+    "bytes_available",
+    "fragmentation",
+    "peak_bytes_in_use",
+    "requested_bytes",
+    "allocation_bytes",
+    "addr",
+    "region_type",
+    "data_type",
+    "shape",        // xprof's name for its kTensorShapes stat.
+    "tbprof_step",  // Not group_id: see MemoryEventBody.
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -144,6 +172,12 @@ inline void UintStat(S& s, uint32_t field, uint8_t id, uint64_t v) {
   MessageHeader(s, field, 1 + 1 + 1 + VarintSize(v));
   VarintField(s, xstat::kMetadataId, id);
   VarintField(s, xstat::kUint64, v);
+}
+template <typename S>
+inline void DoubleStat(S& s, uint32_t field, uint8_t id, double v) {
+  MessageHeader(s, field, 1 + 1 + 1 + 8);
+  VarintField(s, xstat::kMetadataId, id);
+  wire::DoubleField(s, xstat::kDouble, v);
 }
 template <typename S>
 inline void StrStat(S& s, uint32_t field, uint8_t id, std::string_view v) {
@@ -267,7 +301,15 @@ struct PlanePlan {
   std::array<bool, kNumStats> used{};
   StatIds ids{};
   std::vector<PlaneStat> stats;
-  std::vector<uint64_t> line_sizes;  // Body sizes, one per timeline line.
+  std::vector<uint64_t> line_sizes;  // Body sizes, one per timeline line (+ the memory line).
+  // Host plane: the line of memory events, after the thread lines (see PlanMemoryLine).
+  bool memory_line = false;
+  int64_t memory_line_id = 0;
+  std::vector<int64_t> memory_offsets_ps;  // Per written memory event, strictly increasing.
+  std::vector<size_t> memory_events;       // Indices into Trace::memory_events written.
+  std::vector<std::string> memory_tf_ops;
+  std::vector<std::string> memory_shapes;
+  std::vector<uint32_t> memory_sizes;
   // Device planes: the details string of event i is details[detail_off[i], detail_off[i+1]).
   std::string details;
   std::vector<uint32_t> detail_off;
@@ -533,6 +575,92 @@ void FinishPlan(PlanePlan& p) {
   p.body_size = size;
 }
 
+// A recorded allocation or free, as TensorFlow's allocators write them and xprof's memory_profile
+// tool reads them ("MemoryAllocation" / "MemoryDeallocation" with allocator stats). Not written:
+// group_id, which would make xprof's table of allocations alive at the peak keep only those made
+// in the peak's step (earlier ones would show as "unused preallocated"); tbprof_step carries the
+// step instead. bytes_reserved is xprof's "stack" reservation, 0 here; the allocator's reserved
+// pool shows as bytes_available (reserved - in use), which xprof adds to the capacity.
+template <typename S>
+void MemoryEventBody(S& s, uint32_t meta_id, int64_t offset_ps, const MemoryEvent& e,
+                     std::string_view allocator, std::string_view tf_op, std::string_view shape,
+                     const StatIds& ids) {
+  EventTimes(s, meta_id, offset_ps, 0);
+  StrStat(s, xevent::kStats, ids[kAllocatorName], allocator);
+  IntStat(s, xevent::kStats, ids[kBytesReserved], 0);
+  IntStat(s, xevent::kStats, ids[kBytesAllocated], e.bytes_in_use);
+  IntStat(s, xevent::kStats, ids[kBytesAvailable],
+          std::max<int64_t>(e.bytes_reserved - e.bytes_in_use, 0));
+  DoubleStat(s, xevent::kStats, ids[kFragmentation], e.fragmentation);
+  IntStat(s, xevent::kStats, ids[kPeakBytesInUse], e.peak_bytes_in_use);
+  IntStat(s, xevent::kStats, ids[kRequestedBytes], e.requested_bytes);
+  IntStat(s, xevent::kStats, ids[kAllocationBytes], e.allocation_bytes);
+  // Signed: xprof reads the address with IntValue(), which ignores uint64 values.
+  IntStat(s, xevent::kStats, ids[kAddr], static_cast<int64_t>(e.address));
+  if (!tf_op.empty()) StrStat(s, xevent::kStats, ids[kTfOp], tf_op);
+  StrStat(s, xevent::kStats, ids[kRegionType], e.has_shape ? "output" : "temp");
+  IntStat(s, xevent::kStats, ids[kDataType], e.dtype);
+  StrStat(s, xevent::kStats, ids[kTensorShape], shape);
+  if (e.step >= 0) IntStat(s, xevent::kStats, ids[kMemoryStep], e.step);
+}
+
+constexpr std::string_view kMemoryAllocation = "MemoryAllocation";
+constexpr std::string_view kMemoryDeallocation = "MemoryDeallocation";
+constexpr std::string_view kMemoryLineName = "tbprof memory";
+
+// The host plane's memory line: every valid memory event, in time order, on one line whose
+// origin is the capture start (xprof orders a line's memory events by offset, and compares
+// offsets across lines: one line with a fixed origin keeps them comparable). Offsets are made
+// strictly increasing (1 ps apart at least) so that an allocation and its free recorded in the
+// same nanosecond keep their order through xprof's (unstable) sort. Id: above every thread id.
+void PlanMemoryLine(const Trace& trace, const TimelinePlane& tl, EventMetadataTable& meta,
+                    PlanePlan& p) {
+  if (trace.memory_events.empty()) return;
+  int64_t id = 0;
+  for (const TimelineLine& l : tl.lines) id = std::max(id, l.id + 1);
+  while (IsReservedLineId(id)) ++id;
+  p.memory_line = true;
+  p.memory_line_id = id;
+  int64_t last = 0;
+  for (size_t i = 0; i < trace.memory_events.size(); ++i) {
+    const MemoryEvent& e = trace.memory_events[i];
+    if (!e.valid || e.allocator >= trace.allocators.size()) continue;
+    int64_t offset = std::max<int64_t>(e.time_ns, 0) * 1000;
+    if (!p.memory_offsets_ps.empty() && offset <= last) offset = last + 1;
+    last = offset;
+    p.memory_events.push_back(i);
+    p.memory_offsets_ps.push_back(offset);
+    p.memory_tf_ops.push_back(ToValidUtf8(MemoryEventOwner(trace, e)));
+    std::string shape;
+    if (e.has_shape) {
+      const std::string text = MemoryEventTensorText(e);
+      shape = text.substr(text.find('['));
+    }
+    p.memory_shapes.push_back(shape.empty() ? std::string("unknown") : shape);
+  }
+  TimelineLine header;
+  header.id = id;
+  header.name = std::string(kMemoryLineName);
+  SizeSink s;
+  LineHeader(s, header, LineTimeShiftNs(trace));
+  LineTrailer(s, last);
+  uint64_t size = s.size();
+  for (int st = kAllocatorName; st < kMemoryStep; ++st) p.used[st] = true;
+  p.used[kTfOp] = true;
+  for (size_t k = 0; k < p.memory_events.size(); ++k) {
+    const MemoryEvent& e = trace.memory_events[p.memory_events[k]];
+    if (e.step >= 0) p.used[kMemoryStep] = true;
+    const uint32_t meta_id =
+        meta.ForString(e.kind == MemoryEventKind::kAlloc ? kMemoryAllocation : kMemoryDeallocation);
+    SizeSink es;
+    MemoryEventBody(es, meta_id, p.memory_offsets_ps[k], e, trace.allocators[e.allocator].name,
+                    p.memory_tf_ops[k], p.memory_shapes[k], kSizingIds);
+    p.memory_sizes.push_back(static_cast<uint32_t>(es.size()));
+    size += LengthDelimitedSize(xline::kEvents, es.size());
+  }
+  p.line_sizes.push_back(size);
+}
+
 void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
   p.id = kHostPlaneId;
   p.name = "/host:CPU";
@@ -574,6 +702,7 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
     }
     p.line_sizes.push_back(size);
   }
+  PlanMemoryLine(trace, tl, meta, p);
   p.event_names = meta.names();
   p.renamed = meta.renamed();
   FinishPlan(p);
@@ -775,6 +904,24 @@ class XSpaceEncoder {
       }
       LineTrailer(w, LineDurationPs(tl, line));
     }
+    if (host && p.memory_line) WriteMemoryLine(w, p, meta);
+  }
+
+  void WriteMemoryLine(WriteSink& w, const PlanePlan& p, EventMetadataTable& meta) {
+    MessageHeader(w, xplane::kLines, p.line_sizes.back());
+    TimelineLine header;
+    header.id = p.memory_line_id;
+    header.name = std::string(kMemoryLineName);
+    LineHeader(w, header, LineTimeShiftNs(trace_));
+    for (size_t k = 0; k < p.memory_events.size(); ++k) {
+      const MemoryEvent& e = trace_.memory_events[p.memory_events[k]];
+      const uint32_t meta_id = meta.ForString(
+          e.kind == MemoryEventKind::kAlloc ? kMemoryAllocation : kMemoryDeallocation);
+      MessageHeader(w, xline::kEvents, p.memory_sizes[k]);
+      MemoryEventBody(w, meta_id, p.memory_offsets_ps[k], e, trace_.allocators[e.allocator].name,
+                      p.memory_tf_ops[k], p.memory_shapes[k], p.ids);
+    }
+    LineTrailer(w, p.memory_offsets_ps.empty() ? 0 : p.memory_offsets_ps.back());
   }
 
   const Trace& trace_;
