@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "tbprof/annotate.h"
+#include "tbprof/memory.h"
 #include "tbprof/trace.h"
 
 namespace {
@@ -22,6 +23,9 @@ TEST(AnnotateCpp17Test, MacrosAndClassesCompileAndRunWhileOff) {
     TBPROF_OP("MatMul", "MatMul", {tbprof::TensorRef(buffer, tbprof::DType::kFloat32, {2, 3})}, {});
     tbprof::OpScope op("Relu", "Relu");
   }
+  tbprof::MemoryAllocator arena("cpp17_arena");
+  arena.RecordAlloc(buffer, sizeof(buffer), 32);
+  arena.RecordFree(buffer);
   tbprof::SetThreadName("cpp17");
   tbprof::TraceOptions options;
   options.host_level = 1;
