@@ -83,6 +83,7 @@ class Summarizer {
       }
     }
     Steps();
+    summary_.memory = SummarizeMemory(space_);
     Finish(has_host_plane);
     return std::move(summary_);
   }
@@ -106,8 +107,9 @@ class Summarizer {
 
   void HostPlane(const XPlane& plane) {
     PlaneIndex index(plane);
-    summary_.host_threads += plane.lines_size();
     for (const XLine& line : plane.lines()) {
+      // tbprof's line of memory events is no thread.
+      if (line.name() != "tbprof memory") ++summary_.host_threads;
       if (IsDerivedLineId(line.id())) continue;
       for (const TimedEvent& timed : NestLine(line)) {
         const XEvent& event = *timed.event;
@@ -116,7 +118,9 @@ class Summarizer {
         const int64_t duration = timed.end_ps - timed.start_ps;
         std::string_view name = index.EventName(event.metadata_id());
         std::string op_name;
-        if (ParseFrameworkOp(name)) {
+        if (IsMemoryEventName(name)) {
+          // An allocation's tf_op names its owner; it is no execution of the op.
+        } else if (ParseFrameworkOp(name)) {
           op_name = std::string(name);
         } else if (const XStat* tf_op = index.FindStat(event, "tf_op")) {
           op_name = index.StatString(*tf_op);

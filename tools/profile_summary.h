@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tensorflow/profiler/xplane.pb.h"
+#include "tools/memory_summary.h"
 
 namespace tbprof::cli {
 
@@ -55,10 +56,11 @@ struct ProfileSummary {
   int64_t gpus = 0;          // "/device:GPU:<n>" planes.
   int64_t host_events = 0;
   int64_t device_events = 0;
-  std::vector<OpSummary> ops;          // All ops, most time first (see SortOps).
-  std::vector<KernelSummary> kernels;  // All kernels, most total time first.
-  std::vector<StepSummary> steps;      // By step number, then start.
-  std::vector<std::string> warnings;   // XSpace errors/warnings, then findings.
+  std::vector<OpSummary> ops;                  // All ops, most time first (see SortOps).
+  std::vector<KernelSummary> kernels;          // All kernels, most total time first.
+  std::vector<StepSummary> steps;              // By step number, then start.
+  std::vector<AllocatorMemorySummary> memory;  // Recorded allocators (memory_summary.h).
+  std::vector<std::string> warnings;           // XSpace errors/warnings, then findings.
 };
 
 // What the overview page says when a profile has no step (xprof's own words).

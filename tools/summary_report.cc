@@ -63,6 +63,114 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// "768.0 KiB".
+std::string Bytes(int64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  if (bytes >= (int64_t{1} << 30)) return absl::StrFormat("%.1f GiB", b / (1 << 30));
+  if (bytes >= (int64_t{1} << 20)) return absl::StrFormat("%.1f MiB", b / (1 << 20));
+  if (bytes >= 1024) return absl::StrFormat("%.1f KiB", b / 1024);
+  return absl::StrFormat("%d B", bytes);
+}
+
+std::string AllocationsTable(const std::vector<MemoryAllocationRow>& rows, size_t n) {
+  Table table({"#", "Op", "Tensor", "Bytes", "Requested", "Step", "At ms"},
+              {true, false, false, true, true, true, true});
+  for (size_t i = 0; i < n; ++i) {
+    const MemoryAllocationRow& r = rows[i];
+    table.Add({std::to_string(i + 1), r.op.empty() ? "-" : r.op, r.tensor.empty() ? "-" : r.tensor,
+               std::to_string(r.bytes), std::to_string(r.requested_bytes),
+               r.step < 0 ? "-" : std::to_string(r.step), Ms(r.time_ps)});
+  }
+  return table.Render();
+}
+
+void MemoryText(const ProfileSummary& p, int top, std::string* out) {
+  if (p.memory.empty()) return;
+  absl::StrAppend(out, "\nMemory: ", p.memory.size(), " allocator(s)\n");
+  for (const AllocatorMemorySummary& a : p.memory) {
+    absl::StrAppend(out, "  \"", a.name, "\": peak ", Bytes(a.peak_bytes), " (", a.peak_bytes,
+                    " bytes) at ", Ms(a.peak_time_ps), " ms");
+    if (a.peak_step >= 0) absl::StrAppend(out, ", step ", a.peak_step);
+    if (!a.peak_op.empty()) absl::StrAppend(out, ", op ", a.peak_op);
+    absl::StrAppend(out, "; capacity ", Bytes(a.capacity_bytes), ", fragmentation ",
+                    absl::StrFormat("%.1f", 100 * a.fragmentation), "%; ", a.allocations,
+                    " allocation(s), ", a.frees, " free(s)\n");
+    const size_t n = Shown(a.alive_at_peak.size(), top);
+    absl::StrAppend(out, "  Alive at the peak, largest first, ", n, " of ", a.alive_at_peak.size(),
+                    "\n");
+    if (n > 0) absl::StrAppend(out, AllocationsTable(a.alive_at_peak, n));
+    if (a.leaks.empty()) {
+      absl::StrAppend(out, "  Leaks: none (every allocation of the capture was freed in it)\n");
+    } else {
+      const size_t nl = Shown(a.leaks.size(), top);
+      absl::StrAppend(out, "  Leaks: ", a.leaks.size(), " allocation(s), ", a.leaked_bytes,
+                      " bytes, allocated in the capture and never freed; first ", nl, "\n");
+      absl::StrAppend(out, AllocationsTable(a.leaks, nl));
+    }
+  }
+}
+
+void MemoryJsonRows(JsonWriter& json, const std::vector<MemoryAllocationRow>& rows, size_t n) {
+  json.BeginArray();
+  for (size_t i = 0; i < n; ++i) {
+    const MemoryAllocationRow& r = rows[i];
+    json.BeginObject();
+    json.Key("op");
+    json.String(r.op);
+    json.Key("tensor");
+    json.String(r.tensor);
+    json.Key("bytes");
+    json.Int(r.bytes);
+    json.Key("requested_bytes");
+    json.Int(r.requested_bytes);
+    json.Key("step");
+    json.Int(r.step);
+    json.Key("time_us");
+    json.Double(UsValue(r.time_ps));
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
+void MemoryJson(JsonWriter& json, const ProfileSummary& p, int top) {
+  if (p.memory.empty()) return;
+  json.Key("memory");
+  json.BeginArray();
+  for (const AllocatorMemorySummary& a : p.memory) {
+    json.BeginObject();
+    json.Key("allocator");
+    json.String(a.name);
+    json.Key("peak_bytes");
+    json.Int(a.peak_bytes);
+    json.Key("peak_us");
+    json.Double(UsValue(a.peak_time_ps));
+    json.Key("peak_step");
+    json.Int(a.peak_step);
+    json.Key("peak_op");
+    json.String(a.peak_op);
+    json.Key("capacity_bytes");
+    json.Int(a.capacity_bytes);
+    json.Key("fragmentation");
+    json.Double(a.fragmentation, 4);
+    json.Key("allocations");
+    json.Int(a.allocations);
+    json.Key("frees");
+    json.Int(a.frees);
+    json.Key("alive_at_peak_total");
+    json.Int(static_cast<int64_t>(a.alive_at_peak.size()));
+    json.Key("alive_at_peak");
+    MemoryJsonRows(json, a.alive_at_peak, Shown(a.alive_at_peak.size(), top));
+    json.Key("leaks_total");
+    json.Int(static_cast<int64_t>(a.leaks.size()));
+    json.Key("leaked_bytes");
+    json.Int(a.leaked_bytes);
+    json.Key("leaks");
+    MemoryJsonRows(json, a.leaks, Shown(a.leaks.size(), top));
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
 void ProfileText(const ProfileSummary& p, int top, std::string* out) {
   absl::StrAppend(out, "\nProfile of host \"", p.host, "\" (", p.file, ")\n");
   absl::StrAppend(out, "  duration ", Ms(p.duration_ps), " ms, ", p.host_threads,
@@ -125,6 +233,8 @@ void ProfileText(const ProfileSummary& p, int top, std::string* out) {
     }
     absl::StrAppend(out, table.Render());
   }
+
+  MemoryText(p, top, out);
 
   if (!p.warnings.empty()) {
     absl::StrAppend(out, "\nWarnings\n");
@@ -272,6 +382,7 @@ std::string FormatSummaryJson(const SummaryReport& report, int top) {
     }
     json.EndArray();
     json.EndObject();
+    MemoryJson(json, p, top);
     json.Key("warnings");
     json.BeginArray();
     for (const std::string& w : p.warnings) json.String(w);
