@@ -54,6 +54,7 @@ std::vector<AllocatorMemorySummary> SummarizeMemory(const XSpace& space) {
         r.is_free = name == "MemoryDeallocation";
         r.allocator = text(event, "allocator_name");
         r.row.op = text(event, "tf_op");
+        if (r.row.op.empty()) r.row.op = text(event, "tbprof_scope");
         r.row.bytes = integer(event, "allocation_bytes").value_or(0);
         r.row.requested_bytes = integer(event, "requested_bytes").value_or(0);
         r.row.address = static_cast<uint64_t>(integer(event, "addr").value_or(0));

@@ -16,7 +16,7 @@ namespace tbprof::cli {
 
 // One allocation (as its MemoryAllocation event describes it).
 struct MemoryAllocationRow {
-  std::string op;      // tf_op stat ("" when none).
+  std::string op;      // tf_op stat ("scope/name:Type"), else tbprof_scope, else "".
   std::string tensor;  // "float32[64, 1024]" when the dtype or shape is known, else "".
   int64_t bytes = 0;   // allocation_bytes.
   int64_t requested_bytes = 0;

@@ -101,6 +101,7 @@ enum Stat : uint8_t {
   kDataType,
   kTensorShape,
   kMemoryStep,
+  kMemoryScope,
   kNumStats,
 };
 constexpr std::string_view kStatNames[kNumStats] = {
@@ -149,6 +150,7 @@ constexpr std::string_view kStatNames[kNumStats] = {
     "data_type",
     "shape",        // xprof's name for its kTensorShapes stat.
     "tbprof_step",  // Not group_id: see MemoryEventBody.
+    "tbprof_scope",
 };
 // Stat metadata ids are 1..kNumStats, so each encodes in one byte whatever subset a plane uses:
 // event sizes can be computed before the ids are assigned.
@@ -308,6 +310,7 @@ struct PlanePlan {
   std::vector<int64_t> memory_offsets_ps;  // Per written memory event, strictly increasing.
   std::vector<size_t> memory_events;       // Indices into Trace::memory_events written.
   std::vector<std::string> memory_tf_ops;
+  std::vector<std::string> memory_scopes;
   std::vector<std::string> memory_shapes;
   std::vector<uint32_t> memory_sizes;
   // Device planes: the details string of event i is details[detail_off[i], detail_off[i+1]).
@@ -583,8 +586,8 @@ void FinishPlan(PlanePlan& p) {
 // pool shows as bytes_available (reserved - in use), which xprof adds to the capacity.
 template <typename S>
 void MemoryEventBody(S& s, uint32_t meta_id, int64_t offset_ps, const MemoryEvent& e,
-                     std::string_view allocator, std::string_view tf_op, std::string_view shape,
-                     const StatIds& ids) {
+                     std::string_view allocator, std::string_view tf_op, std::string_view scope,
+                     std::string_view shape, const StatIds& ids) {
   EventTimes(s, meta_id, offset_ps, 0);
   StrStat(s, xevent::kStats, ids[kAllocatorName], allocator);
   IntStat(s, xevent::kStats, ids[kBytesReserved], 0);
@@ -598,6 +601,7 @@ void MemoryEventBody(S& s, uint32_t meta_id, int64_t offset_ps, const MemoryEven
   // Signed: xprof reads the address with IntValue(), which ignores uint64 values.
   IntStat(s, xevent::kStats, ids[kAddr], static_cast<int64_t>(e.address));
   if (!tf_op.empty()) StrStat(s, xevent::kStats, ids[kTfOp], tf_op);
+  if (!scope.empty()) StrStat(s, xevent::kStats, ids[kMemoryScope], scope);
   StrStat(s, xevent::kStats, ids[kRegionType], e.has_shape ? "output" : "temp");
   IntStat(s, xevent::kStats, ids[kDataType], e.dtype);
   StrStat(s, xevent::kStats, ids[kTensorShape], shape);
@@ -613,7 +617,8 @@ constexpr std::string_view kMemoryLineName = "tbprof memory";
 // offsets across lines: one line with a fixed origin keeps them comparable). Offsets are made
 // strictly increasing (1 ps apart at least) so that an allocation and its free recorded in the
 // same nanosecond keep their order through xprof's (unstable) sort. Id: above every thread id.
-void PlanMemoryLine(const Trace& trace, const TimelinePlane& tl, EventMetadataTable& meta,
+void PlanMemoryLine(const Trace& trace, const TimelinePlane& tl,
+                    const std::vector<std::string>& tf_ops, EventMetadataTable& meta,
                     PlanePlan& p) {
   if (trace.memory_events.empty()) return;
   int64_t id = 0;
@@ -630,7 +635,11 @@ void PlanMemoryLine(const Trace& trace, const TimelinePlane& tl, EventMetadataTa
     last = offset;
     p.memory_events.push_back(i);
     p.memory_offsets_ps.push_back(offset);
-    p.memory_tf_ops.push_back(ToValidUtf8(MemoryEventOwner(trace, e)));
+    // tf_op is the op's "scope/name:Type" (as on device events); an allocation made outside any
+    // op names its scope in tbprof_scope instead.
+    const bool has_op = e.op_index >= 0 && static_cast<size_t>(e.op_index) < trace.ops.size();
+    p.memory_tf_ops.push_back(has_op ? tf_ops[e.op_index] : std::string());
+    p.memory_scopes.push_back(has_op ? std::string() : ToValidUtf8(MemoryEventOwner(trace, e)));
     std::string shape;
     if (e.has_shape) {
       const std::string text = MemoryEventTensorText(e);
@@ -650,18 +659,20 @@ void PlanMemoryLine(const Trace& trace, const TimelinePlane& tl, EventMetadataTa
   for (size_t k = 0; k < p.memory_events.size(); ++k) {
     const MemoryEvent& e = trace.memory_events[p.memory_events[k]];
     if (e.step >= 0) p.used[kMemoryStep] = true;
+    if (!p.memory_scopes[k].empty()) p.used[kMemoryScope] = true;
     const uint32_t meta_id =
         meta.ForString(e.kind == MemoryEventKind::kAlloc ? kMemoryAllocation : kMemoryDeallocation);
     SizeSink es;
     MemoryEventBody(es, meta_id, p.memory_offsets_ps[k], e, trace.allocators[e.allocator].name,
-                    p.memory_tf_ops[k], p.memory_shapes[k], kSizingIds);
+                    p.memory_tf_ops[k], p.memory_scopes[k], p.memory_shapes[k], kSizingIds);
     p.memory_sizes.push_back(static_cast<uint32_t>(es.size()));
     size += LengthDelimitedSize(xline::kEvents, es.size());
   }
   p.line_sizes.push_back(size);
 }
 
-void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
+void PlanHostPlane(const Trace& trace, TimelinePlane& tl, const std::vector<std::string>& tf_ops,
+                   PlanePlan& p) {
   p.id = kHostPlaneId;
   p.name = "/host:CPU";
   p.timeline = &tl;
@@ -702,7 +713,7 @@ void PlanHostPlane(const Trace& trace, TimelinePlane& tl, PlanePlan& p) {
     }
     p.line_sizes.push_back(size);
   }
-  PlanMemoryLine(trace, tl, meta, p);
+  PlanMemoryLine(trace, tl, tf_ops, meta, p);
   p.event_names = meta.names();
   p.renamed = meta.renamed();
   FinishPlan(p);
@@ -828,7 +839,7 @@ class XSpaceEncoder {
       tf_ops_.push_back(std::move(full));
     }
     plans_.resize(2 + timeline_.devices.size());
-    PlanHostPlane(trace_, timeline_.host, plans_[0]);
+    PlanHostPlane(trace_, timeline_.host, tf_ops_, plans_[0]);
     int64_t max_id = kHostPlaneId;
     for (size_t d = 0; d < timeline_.devices.size(); ++d) {
       PlanDevicePlane(trace_, timeline_.devices[d], tf_ops_, plans_[1 + d]);
@@ -919,7 +930,7 @@ class XSpaceEncoder {
           e.kind == MemoryEventKind::kAlloc ? kMemoryAllocation : kMemoryDeallocation);
       MessageHeader(w, xline::kEvents, p.memory_sizes[k]);
       MemoryEventBody(w, meta_id, p.memory_offsets_ps[k], e, trace_.allocators[e.allocator].name,
-                      p.memory_tf_ops[k], p.memory_shapes[k], p.ids);
+                      p.memory_tf_ops[k], p.memory_scopes[k], p.memory_shapes[k], p.ids);
     }
     LineTrailer(w, p.memory_offsets_ps.empty() ? 0 : p.memory_offsets_ps.back());
   }

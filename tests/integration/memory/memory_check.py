@@ -99,7 +99,7 @@ def main():
       total += int(meta['allocationBytes']) * int(row.get('numOccurrences', 1))
       print(f'  alive at peak: {meta["tfOpName"]} {meta["dataType"]} {meta["tensorShape"]} '
             f'{meta["allocationBytes"]} bytes x{row.get("numOccurrences", 1)}')
-      check(re.fullmatch(r'mlp/dense_\d/(MatMul|Relu|Softmax)', meta.get('tfOpName', '')),
+      check(re.fullmatch(r'mlp/dense_\d/(MatMul|Relu|Softmax):\1', meta.get('tfOpName', '')),
             f'alive at peak: op {meta.get("tfOpName")!r} is not an op of the model')
       check(re.fullmatch(r'\[\d+, \d+\]', meta.get('tensorShape', '')),
             f'alive at peak: shape {meta.get("tensorShape")!r}')

@@ -57,7 +57,7 @@ TEST(MemorySummaryTest, PeakAliveAllocationsAndLeaksPerAllocator) {
   // Step 1 reaches 1024 + 4096 + 512 inside MatMul; step 0 only 1024 + 4096.
   EXPECT_EQ(a.peak_bytes, 1024 + 4096 + 512);
   EXPECT_EQ(a.peak_step, 1);
-  EXPECT_EQ(a.peak_op, "dense/MatMul");
+  EXPECT_EQ(a.peak_op, "dense/MatMul:MatMul");
   EXPECT_EQ(a.allocations, 5);
   EXPECT_EQ(a.frees, 4);
   ASSERT_EQ(a.alive_at_peak.size(), 3u);
@@ -78,7 +78,7 @@ TEST(MemorySummaryTest, PeakAliveAllocationsAndLeaksPerAllocator) {
   report.profiles.push_back(p);
   const std::string text = FormatSummaryText(report, 10);
   EXPECT_NE(text.find("\"summary_arena\": peak 5.5 KiB (5632 bytes)"), std::string::npos) << text;
-  EXPECT_NE(text.find("step 1, op dense/MatMul"), std::string::npos) << text;
+  EXPECT_NE(text.find("step 1, op dense/MatMul:MatMul"), std::string::npos) << text;
   EXPECT_NE(text.find("Leaks: 1 allocation(s), 512 bytes"), std::string::npos) << text;
   std::string json;  // Without the indentation.
   for (char c : FormatSummaryJson(report, 10)) {
