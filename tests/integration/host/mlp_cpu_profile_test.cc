@@ -105,8 +105,10 @@ TEST_F(MlpCpuProfileTest, OneLinePerThreadWithRelativeTimestamps) {
     // Session-relative: far below epoch nanoseconds (spec §7.1).
     EXPECT_LT(line.timestamp_ns(), int64_t{3600} * 1000000000);
   }
-  EXPECT_EQ(host->lines_size(), 2);
+  // The main and input threads, and the line of the activation arena's memory events.
+  EXPECT_EQ(host->lines_size(), 3);
   EXPECT_EQ(names.count("input"), 1u);
+  EXPECT_EQ(names.count("tbprof memory"), 1u);
 }
 
 TEST_F(MlpCpuProfileTest, OpsStepsAndNesting) {
