@@ -110,6 +110,58 @@ std::string StepStatsDeviceName(int32_t gpu) {
                  : absl::StrCat(kDevicePrefix, "/device:GPU:", gpu);
 }
 
+namespace {
+
+// Bytes each op execution allocated, from the recorded allocations (tbprof/memory.h), per
+// allocator: an allocation goes to the op's latest execution that started no later than it (the
+// first one for an output allocated just before its op opened). Keyed by execution start.
+struct ExecutionMemory {
+  bool recorded = false;  // Some allocation of the trace names an op: use these, not tensor sizes.
+  // op -> execution start -> allocator -> bytes.
+  std::map<size_t, std::map<int64_t, std::map<uint32_t, int64_t>>> bytes;
+};
+
+ExecutionMemory AllocatedPerExecution(const Trace& trace, const RepresentativeStep& window) {
+  ExecutionMemory out;
+  std::map<size_t, std::vector<int64_t>> starts;  // Executions in the window, per op.
+  for (const ThreadTrack& thread : trace.threads) {
+    for (const HostEvent& event : thread.events) {
+      if (event.kind != HostEventKind::kOp || event.op_index < 0 ||
+          event.start_ns < window.start_ns || event.start_ns >= window.end_ns) {
+        continue;
+      }
+      starts[static_cast<size_t>(event.op_index)].push_back(event.start_ns);
+    }
+  }
+  for (auto& [op, s] : starts) std::sort(s.begin(), s.end());
+  for (const MemoryEvent& e : trace.memory_events) {
+    if (!e.valid || e.kind != MemoryEventKind::kAlloc || e.op_index < 0) continue;
+    out.recorded = true;
+    if (e.time_ns < window.start_ns || e.time_ns >= window.end_ns) continue;  // Another step.
+    auto it = starts.find(static_cast<size_t>(e.op_index));
+    if (it == starts.end()) continue;
+    const std::vector<int64_t>& s = it->second;
+    auto after = std::upper_bound(s.begin(), s.end(), e.time_ns);
+    // Before the op's first execution of the step: its output, allocated just before it opened.
+    if (after != s.begin()) --after;
+    out.bytes[it->first][*after][e.allocator] += e.allocation_bytes;
+  }
+  return out;
+}
+
+void AddRecordedMemory(const Trace& trace, const std::map<uint32_t, int64_t>& per_allocator,
+                       tensorflow::NodeExecStats* stats) {
+  for (const auto& [allocator, bytes] : per_allocator) {
+    tensorflow::AllocatorMemoryUsed* memory = stats->add_memory();
+    memory->set_allocator_name(
+        allocator < trace.allocators.size() ? trace.allocators[allocator].name : std::string("?"));
+    memory->set_total_bytes(bytes);
+    memory->set_peak_bytes(bytes);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> BuildRunMetadata(const Trace& trace, const TracedGraph& traced) {
   const size_t num_ops = trace.ops.size();
   if (traced.op_nodes.size() != num_ops) {
@@ -128,6 +180,7 @@ absl::StatusOr<std::string> BuildRunMetadata(const Trace& trace, const TracedGra
     return start_ns >= window.start_ns && start_ns < window.end_ns;
   };
 
+  const ExecutionMemory allocated = AllocatedPerExecution(trace, window);
   tensorflow::DeviceStepStats* cpu = run_metadata.mutable_step_stats()->add_dev_stats();
   cpu->set_device(StepStatsDeviceName(-1));
   // Each execution of the step, on its own thread; the first start of each op in the step.
@@ -146,7 +199,19 @@ absl::StatusOr<std::string> BuildRunMetadata(const Trace& trace, const TracedGra
       tensorflow::NodeExecStats* stats = cpu->add_node_stats();
       stats->set_node_name(traced.op_nodes[i]);
       SetTimes(epoch_ns + event.start_ns, epoch_ns + std::max(event.start_ns, event.end_ns), stats);
-      AddMemory(op.output_bytes, stats);
+      if (allocated.recorded) {
+        // The bytes the execution allocated (0 for an op that allocated nothing), not the sizes
+        // of the tensors it wrote.
+        auto per_op = allocated.bytes.find(i);
+        if (per_op != allocated.bytes.end()) {
+          auto per_execution = per_op->second.find(event.start_ns);
+          if (per_execution != per_op->second.end()) {
+            AddRecordedMemory(trace, per_execution->second, stats);
+          }
+        }
+      } else {
+        AddMemory(op.output_bytes, stats);
+      }
       for (size_t slot = 0; slot < op.outputs.size(); ++slot) {
         AddOutput(static_cast<int>(slot), op.outputs[slot], stats);
       }

@@ -42,7 +42,9 @@ RepresentativeStep ChooseRepresentativeStep(const Trace& trace);
 //    wall-clock start and all_end_rel_micros its own duration (at least 1; micros are
 //    truncated at both ends so that starts and ends line up with the trace), thread_id and
 //    thread_names of the host thread it ran on; memory {allocator "cpu", total_bytes = output
-//    bytes}; output[] with dtype and shape of each output. Since TensorBoard takes a name
+//    bytes}, or, when the trace holds allocations recorded for ops (tbprof/memory.h), one
+//    memory entry per allocator with the bytes that execution allocated (none for an op that
+//    allocated nothing); output[] with dtype and shape of each output. Since TensorBoard takes a name
 //    scope's time as its children's first start to last end, every scope then shows its
 //    real wall span in that step;
 //  - one NodeExecStats per traced input (constant or variable): its memory and output, no

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -9,9 +10,13 @@
 #include "gtest/gtest.h"
 #include "src/export/xplane_writer.h"
 #include "src/memory/memory_analysis.h"
+#include "src/merge/run_metadata.h"
+#include "src/merge/traced_graph.h"
 #include "src/session/session.h"
 #include "tbprof/annotate.h"
+#include "tensorflow/config.pb.h"
 #include "tensorflow/profiler/xplane.pb.h"
+#include "tensorflow/step_stats.pb.h"
 
 namespace tbprof::internal {
 namespace {
@@ -280,6 +285,59 @@ TEST(MemoryTest, XSpaceHasOneMemoryLineWithIncreasingOffsets) {
     }
   }
   EXPECT_EQ(memory_lines, 1);
+}
+
+// The Graphs tab's Memory of a node: what the op allocated in the representative step, per
+// allocator, not the size of the tensors it wrote.
+TEST(MemoryTest, GraphNodeMemoryIsWhatTheOpAllocatedInTheStep) {
+  MemoryAllocator arena("graph_arena");
+  Session session(Options(), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  const int64_t dims[] = {8, 8};  // 256 bytes of float32.
+  float in[64], w[64], out[64];
+  for (int64_t step = 0; step < 3; ++step) {
+    StepScope s(step);
+    NameScope layer("dense");
+    arena.RecordAlloc(out, 256, 512);  // Its output, allocated just before the op opens.
+    {
+      TBPROF_OP("MatMul", "MatMul",
+                {TensorRef(in, DType::kFloat32, dims),
+                 TensorRef::Variable(w, DType::kFloat32, dims, "kernel")},
+                {TensorRef(out, DType::kFloat32, dims)});
+      arena.RecordAlloc(in, 1000, 1024);  // A workspace.
+      arena.RecordFree(in);
+    }
+    {
+      TBPROF_OP("Relu", "Relu", {TensorRef(out, DType::kFloat32, dims)},
+                {TensorRef(out, DType::kFloat32, dims)});  // In place: allocates nothing.
+    }
+    arena.RecordFree(out);
+  }
+  ASSERT_TRUE(session.Collect().ok());
+  const Trace& trace = session.trace();
+  absl::StatusOr<TracedGraph> traced = BuildTracedGraph(trace);
+  ASSERT_TRUE(traced.ok()) << traced.status();
+  absl::StatusOr<std::string> bytes = BuildRunMetadata(trace, *traced);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  tensorflow::RunMetadata rm;
+  ASSERT_TRUE(rm.ParseFromString(*bytes));
+  std::map<std::string, int64_t> total;
+  std::map<std::string, int> executions;
+  for (const auto& dev : rm.step_stats().dev_stats()) {
+    for (const auto& node : dev.node_stats()) {
+      ++executions[node.node_name()];
+      for (const auto& m : node.memory()) {
+        if (node.node_name() == "dense/MatMul") {
+          EXPECT_EQ(m.allocator_name(), "graph_arena");
+        }
+        total[node.node_name()] += m.total_bytes();
+      }
+    }
+  }
+  EXPECT_EQ(executions["dense/MatMul"], 1);  // One step: the representative one.
+  EXPECT_EQ(total["dense/MatMul"], 512 + 1024);
+  EXPECT_EQ(total["dense/Relu"], 0);
+  EXPECT_EQ(total["dense/kernel"], 256);  // Weights keep their tensor size.
 }
 
 }  // namespace
