@@ -152,6 +152,7 @@ class ChromeTraceEncoder {
       }
     }
     WriteFlows(flows);
+    WriteMemoryCounters();
     w_.Raw("]}\n");
     return std::move(out_);
   }
@@ -173,6 +174,28 @@ class ChromeTraceEncoder {
   // Chrome flow events ("s" bound to the enclosing slice, "f" with bp "e" bound to the slice
   // it lands in): producer -> each consumer, CPU launch -> each device activity. Only arrows
   // with both ends in the capture are written, so every start has its finish.
+  // One counter track per allocator on the host process, "bytes in use (<allocator>)", a point
+  // ("ph":"C") after each recorded allocation or free (tbprof/memory.h); records left out of
+  // the totals (bad input, see the trace's warnings) are skipped.
+  void WriteMemoryCounters() {
+    std::vector<std::string> names;
+    for (const AllocatorInfo& a : trace_.allocators)
+      names.push_back("bytes in use (" + a.name + ")");
+    for (const MemoryEvent& e : trace_.memory_events) {
+      if (!e.valid || e.allocator >= names.size()) continue;
+      Separator();
+      w_.Raw("{\"ph\":\"C\",\"pid\":");
+      w_.Int(kHostPid);
+      w_.Raw(",\"name\":");
+      w_.String(names[e.allocator]);
+      w_.Raw(",\"ts\":");
+      w_.Micros(e.time_ns);
+      w_.Raw(",\"args\":{\"bytes\":");
+      w_.Int(e.bytes_in_use);
+      w_.Raw("}}");
+    }
+  }
+
   void WriteFlows(const FlowEnds& flows) {
     uint64_t next_id = 1;
     auto arrow = [&](std::string_view cat, uint64_t key, const FlowEnd& from, const FlowEnd& to) {

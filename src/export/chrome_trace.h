@@ -1,5 +1,6 @@
 // Trace -> Chrome trace JSON (the `<host>.trace.json.gz` beside the xplane): complete events
-// ("ph":"X") with thread-name metadata, readable by Perfetto UI, chrome://tracing and old
+// ("ph":"X") with thread-name metadata, flow arrows, and a "bytes in use" counter ("ph":"C") per
+// allocator of recorded allocations, readable by Perfetto UI, chrome://tracing and old
 // TensorBoard profile plugins. Pure.
 #ifndef TBPROF_SRC_EXPORT_CHROME_TRACE_H_
 #define TBPROF_SRC_EXPORT_CHROME_TRACE_H_

@@ -1,6 +1,7 @@
 #include "src/memory/memory_analysis.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -233,6 +234,67 @@ std::string MemoryEventOwner(const Trace& trace, const MemoryEvent& e) {
   }
   if (e.scope < trace.names.size()) return trace.names[e.scope];
   return "";
+}
+
+std::vector<ScopeMemory> MemoryPerScope(const Trace& trace) {
+  std::map<std::string, ScopeMemory> scopes;
+  std::map<std::string, int64_t> live;
+  auto for_each_scope = [](const std::string& owner, const auto& fn) {
+    for (size_t at = owner.find('/'); at != std::string::npos; at = owner.find('/', at + 1)) {
+      fn(owner.substr(0, at));
+    }
+  };
+  for (const MemoryEvent& e : trace.memory_events) {
+    if (!e.valid) continue;
+    const std::string owner = MemoryEventOwner(trace, e);
+    if (owner.empty()) continue;
+    const bool alloc = e.kind == MemoryEventKind::kAlloc;
+    // An op "mlp/dense_1/MatMul" counts in "mlp" and "mlp/dense_1"; a scope owner in itself too.
+    const bool owner_is_scope =
+        !(e.op_index >= 0 && static_cast<size_t>(e.op_index) < trace.ops.size());
+    auto update = [&](const std::string& scope) {
+      ScopeMemory& s = scopes[scope];
+      s.scope = scope;
+      int64_t& bytes = live[scope];
+      bytes += alloc ? e.allocation_bytes : -e.allocation_bytes;
+      if (alloc) s.allocated_bytes += e.allocation_bytes;
+      s.peak_bytes = std::max(s.peak_bytes, bytes);
+    };
+    for_each_scope(owner, update);
+    if (owner_is_scope) update(owner);
+  }
+  std::vector<ScopeMemory> out;
+  for (auto& [name, s] : scopes) out.push_back(std::move(s));
+  return out;
+}
+
+std::string MemoryMarkdown(const Trace& trace) {
+  const std::vector<AllocatorSummary> allocators = SummarizeMemory(trace);
+  bool any = false;
+  for (const AllocatorSummary& a : allocators) any = any || a.allocations > 0;
+  if (!any) return "";
+  std::string out = "\n**Memory** (recorded allocations):\n\n";
+  for (const AllocatorSummary& a : allocators) {
+    if (a.allocations == 0) continue;
+    absl::StrAppend(&out, "- allocator `", a.name, "`: peak ", a.peak_bytes, " bytes in use");
+    if (a.peak_step >= 0) absl::StrAppend(&out, " in step ", a.peak_step);
+    const std::string owner =
+        a.peak_op >= 0 && static_cast<size_t>(a.peak_op) < trace.ops.size()
+            ? trace.ops[a.peak_op].name
+            : (a.peak_scope < trace.names.size() ? trace.names[a.peak_scope] : std::string());
+    if (!owner.empty()) absl::StrAppend(&out, " (`", owner, "`)");
+    absl::StrAppend(&out, ", ", a.allocations, " allocations, ", a.leaks.size(),
+                    " never freed in the capture\n");
+  }
+  const std::vector<ScopeMemory> scopes = MemoryPerScope(trace);
+  if (scopes.empty()) return out;
+  out +=
+      "\n| Scope | Peak bytes in use | Bytes allocated in capture |\n"
+      "|:---|---:|---:|\n";
+  for (const ScopeMemory& s : scopes) {
+    absl::StrAppend(&out, "| `", s.scope, "` | ", s.peak_bytes, " | ", s.allocated_bytes, " |\n");
+  }
+  return out;
 }
 
 }  // namespace tbprof::internal

@@ -49,6 +49,19 @@ std::string MemoryEventTensorText(const MemoryEvent& e);
 // The name an event is attributed to: its op "scope/name", else its scope, else "".
 std::string MemoryEventOwner(const Trace& trace, const MemoryEvent& e);
 
+// The peak bytes in use of what the ops of each name scope allocated ("mlp", "mlp/dense_1": every
+// prefix of the op names that own allocations), all allocators together, by scope name.
+struct ScopeMemory {
+  std::string scope;
+  int64_t peak_bytes = 0;
+  int64_t allocated_bytes = 0;  // Sum of the allocations made in the capture.
+};
+std::vector<ScopeMemory> MemoryPerScope(const Trace& trace);
+
+// For the model summary (TensorBoard's Text tab): each allocator's peak (bytes, step, op) and a
+// table of the peak bytes per name scope. "" when the trace has no recorded allocation.
+std::string MemoryMarkdown(const Trace& trace);
+
 }  // namespace tbprof::internal
 
 #endif  // TBPROF_SRC_MEMORY_MEMORY_ANALYSIS_H_

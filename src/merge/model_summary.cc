@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "src/memory/memory_analysis.h"
 #include "src/merge/op_stats.h"
 #include "src/merge/run_metadata.h"
 #include "src/util/strings.h"
@@ -146,6 +147,7 @@ std::string ModelSummaryMarkdown(const Trace& trace, const TracedGraph& traced,
         Ms(op.host_total_ns) / static_cast<double>(std::max<int64_t>(1, op.executions)),
         Ms(op.gpu_ns), 100.0 * static_cast<double>(OpTimeNs(op)) / static_cast<double>(total_ns));
   }
+  out += MemoryMarkdown(trace);  // Empty without recorded allocations.
   return out;
 }
 

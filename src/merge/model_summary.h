@@ -33,6 +33,7 @@ bool HasDeviceWork(const Trace& trace);
 // `traced`), type, output shapes, executions in the capture, host ms (capture total and mean
 // per execution), GPU ms (capture total), share of step time %. Renders as a table in
 // TensorBoard's Text tab (names in code spans, markdown characters escaped).
+// With recorded allocations (tbprof/memory.h), a memory part follows: MemoryMarkdown.
 std::string ModelSummaryMarkdown(const Trace& trace, const TracedGraph& traced,
                                  std::string_view title);
 

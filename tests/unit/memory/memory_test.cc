@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "src/export/chrome_trace.h"
 #include "src/export/xplane_writer.h"
 #include "src/memory/memory_analysis.h"
 #include "src/merge/run_metadata.h"
@@ -338,6 +339,53 @@ TEST(MemoryTest, GraphNodeMemoryIsWhatTheOpAllocatedInTheStep) {
   EXPECT_EQ(total["dense/MatMul"], 512 + 1024);
   EXPECT_EQ(total["dense/Relu"], 0);
   EXPECT_EQ(total["dense/kernel"], 256);  // Weights keep their tensor size.
+}
+
+TEST(MemoryTest, ChromeTraceCounterAndModelSummaryPerScope) {
+  MemoryAllocator arena("counter_arena");
+  Session session(Options(), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  {
+    StepScope s(3);
+    NameScope model("mlp");
+    {
+      NameScope layer("dense_1");
+      TBPROF_OP("MatMul", "MatMul", {}, {});
+      arena.RecordAlloc(Addr(0x1000), 100);
+    }
+    {
+      NameScope layer("dense_2");
+      TBPROF_OP("MatMul", "MatMul", {}, {});
+      arena.RecordAlloc(Addr(0x2000), 300);
+      arena.RecordFree(Addr(0x1000));
+    }
+    arena.RecordFree(Addr(0x2000));
+    arena.RecordFree(Addr(0x3000));  // Unknown: no counter point.
+  }
+  ASSERT_TRUE(session.Collect().ok());
+  const Trace& trace = session.trace();
+  const std::string json = EncodeChromeTraceJson(trace);
+  int points = 0;
+  for (size_t at = json.find("\"ph\":\"C\""); at != std::string::npos;
+       at = json.find("\"ph\":\"C\"", at + 1)) {
+    ++points;
+  }
+  EXPECT_EQ(points, 4);
+  EXPECT_NE(json.find("\"name\":\"bytes in use (counter_arena)\""), std::string::npos);
+  EXPECT_NE(json.find("\"args\":{\"bytes\":400}"), std::string::npos);
+
+  std::vector<ScopeMemory> scopes = MemoryPerScope(trace);
+  std::map<std::string, int64_t> peak;
+  for (const ScopeMemory& s : scopes) peak[s.scope] = s.peak_bytes;
+  EXPECT_EQ(peak["mlp"], 400);
+  EXPECT_EQ(peak["mlp/dense_1"], 100);
+  EXPECT_EQ(peak["mlp/dense_2"], 300);
+  const std::string md = MemoryMarkdown(trace);
+  EXPECT_NE(md.find("allocator `counter_arena`: peak 400 bytes in use in step 3 "
+                    "(`mlp/dense_2/MatMul`)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `mlp/dense_1` | 100 | 100 |"), std::string::npos) << md;
 }
 
 }  // namespace
