@@ -6,6 +6,9 @@
 //
 //   TBPROF=1 TBPROF_LOGDIR=/tmp/tb ./mlp_cuda --steps 5
 //   ./mlp_cuda --trace --logdir /tmp/tb
+//
+// The layers' outputs come from a caching pool over cudaMalloc that reports each allocation and
+// free to tbprof (allocator "GPU_0_pool" in the Memory Profile tool: one sawtooth per step).
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -13,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,6 +57,39 @@ DeviceTensor Alloc(std::vector<int64_t> shape) {
   return t;
 }
 
+// Activations: device blocks kept by size and handed out again, as engines' caching allocators
+// do; one stream, so a block freed after its last use was queued may be reused by later work.
+class DevicePool {
+ public:
+  ~DevicePool() {
+    for (auto& [bytes, blocks] : free_) {
+      for (float* p : blocks) cudaFree(p);
+    }
+  }
+  DeviceTensor Alloc(std::vector<int64_t> shape) {
+    DeviceTensor t;
+    t.shape = std::move(shape);
+    const size_t bytes = static_cast<size_t>(t.size()) * sizeof(float);
+    std::vector<float*>& cached = free_[bytes];
+    if (!cached.empty()) {
+      t.data = cached.back();
+      cached.pop_back();
+    } else {
+      MLP_CHECK(cudaMalloc(&t.data, bytes));
+    }
+    tracker_.RecordAlloc(t.data, static_cast<int64_t>(bytes));
+    return t;
+  }
+  void Free(const DeviceTensor& t) {
+    tracker_.RecordFree(t.data);
+    free_[static_cast<size_t>(t.size()) * sizeof(float)].push_back(t.data);
+  }
+
+ private:
+  tbprof::MemoryAllocator tracker_{"GPU_0_pool"};
+  std::map<size_t, std::vector<float*>> free_;
+};
+
 class Dense {
  public:
   Dense(std::string name, int in, int out, bool relu, std::mt19937* rng)
@@ -69,27 +106,28 @@ class Dense {
         cudaMemcpy(b_.data, bias.data(), bias.size() * sizeof(float), cudaMemcpyHostToDevice));
   }
 
-  DeviceTensor Forward(const DeviceTensor& x, cudaStream_t stream) {
+  // The layer's output, from `pool` (the caller frees it).
+  DeviceTensor Forward(const DeviceTensor& x, cudaStream_t stream, DevicePool* pool) {
     tbprof::NameScope layer(name_);
     const int batch = static_cast<int>(x.shape[0]);
-    if (y_.data == nullptr || y_.shape[0] != batch) y_ = Alloc({batch, out_});
+    DeviceTensor y = pool->Alloc({batch, out_});
     {
-      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.var("kernel")}, {y_.ref()});
-      MLP_CHECK(mlp_cuda::Gemm(x.data, w_.data, y_.data, batch, out_, in_, stream));
+      TBPROF_OP("MatMul", "MatMul", {x.ref(), w_.var("kernel")}, {y.ref()});
+      MLP_CHECK(mlp_cuda::Gemm(x.data, w_.data, y.data, batch, out_, in_, stream));
     }
     {
-      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y_.ref(), b_.var("bias")},
-                {y_.ref()});
-      MLP_CHECK(mlp_cuda::BiasAct(y_.data, b_.data, batch, out_, relu_, stream));
+      TBPROF_OP(relu_ ? "Relu" : "BiasAdd", relu_ ? "Relu" : "BiasAdd", {y.ref(), b_.var("bias")},
+                {y.ref()});
+      MLP_CHECK(mlp_cuda::BiasAct(y.data, b_.data, batch, out_, relu_, stream));
     }
-    return y_;
+    return y;
   }
 
  private:
   std::string name_;
   int in_, out_;
   bool relu_;
-  DeviceTensor w_, b_, y_;
+  DeviceTensor w_, b_;
 };
 
 struct Args {
@@ -145,6 +183,7 @@ int main(int argc, char** argv) {
   Dense l3("dense_3", 256, 10, false, &rng);
   cudaStream_t stream;
   MLP_CHECK(cudaStreamCreate(&stream));
+  DevicePool pool;
   DeviceTensor x = Alloc({args.batch, 784});
   DeviceTensor probs = Alloc({args.batch, 10});
   std::vector<float> input(static_cast<size_t>(x.size()));
@@ -166,9 +205,11 @@ int main(int argc, char** argv) {
       MLP_CHECK(cudaMemcpyAsync(x.data, input.data(), input.size() * sizeof(float),
                                 cudaMemcpyHostToDevice, stream));
     }
-    DeviceTensor h = l1.Forward(x, stream);
-    h = l2.Forward(h, stream);
-    DeviceTensor logits = l3.Forward(h, stream);
+    DeviceTensor h1 = l1.Forward(x, stream, &pool);
+    DeviceTensor h2 = l2.Forward(h1, stream, &pool);
+    pool.Free(h1);
+    DeviceTensor logits = l3.Forward(h2, stream, &pool);
+    pool.Free(h2);
     {
       TBPROF_OP("softmax", "Softmax", {logits.ref()}, {probs.ref()});
       MLP_CHECK(mlp_cuda::Softmax(logits.data, probs.data, args.batch, 10, stream));
@@ -179,6 +220,7 @@ int main(int argc, char** argv) {
                                 cudaMemcpyDeviceToHost, stream));
       MLP_CHECK(cudaStreamSynchronize(stream));
     }
+    pool.Free(logits);
     for (float p : output) checksum += p;
   }
   if (absl::Status s = tbprof::TraceExport("mlp_cuda", args.steps - 1); !s.ok()) {
