@@ -133,7 +133,6 @@ void MemoryJsonRows(JsonWriter& json, const std::vector<MemoryAllocationRow>& ro
 }
 
 void MemoryJson(JsonWriter& json, const ProfileSummary& p, int top) {
-  if (p.memory.empty()) return;
   json.Key("memory");
   json.BeginArray();
   for (const AllocatorMemorySummary& a : p.memory) {
@@ -382,11 +381,11 @@ std::string FormatSummaryJson(const SummaryReport& report, int top) {
     }
     json.EndArray();
     json.EndObject();
-    MemoryJson(json, p, top);
     json.Key("warnings");
     json.BeginArray();
     for (const std::string& w : p.warnings) json.String(w);
     json.EndArray();
+    MemoryJson(json, p, top);
     json.EndObject();
   }
   json.EndArray();
