@@ -28,6 +28,8 @@ constexpr size_t kOverheadPrefix = offsetof(CUpti_ActivityOverhead3, end) + size
 constexpr size_t kOverheadCorrelationEnd =
     offsetof(CUpti_ActivityOverhead3, correlationId) + sizeof(uint32_t);
 constexpr size_t kSyncPrefix = offsetof(CUpti_ActivitySynchronization2, cudaEventId);
+// MEMORY2 up to the memory pool's configuration included (Memory4 only adds `source` after it).
+constexpr size_t kMemoryPrefix = offsetof(CUpti_ActivityMemory4, source);
 
 // The offsets the decoder relies on (checked against the 13.0 header; a header that moves them
 // breaks the build rather than the data).
@@ -146,6 +148,8 @@ class Decoder {
         return Overhead(p, avail);
       case CUPTI_ACTIVITY_KIND_SYNCHRONIZATION:
         return Sync(p, avail);
+      case CUPTI_ACTIVITY_KIND_MEMORY2:
+        return Memory(p, avail);
       default:
         ++c.ignored_records;
         return true;
@@ -190,6 +194,50 @@ class Decoder {
     g.graph_node_id = r.graphNodeId;
     fill(r, g);
     out_->gpu.push_back(g);
+    return true;
+  }
+
+  // MEMORY2: an allocation or a release; other operation types are ignored.
+  bool Memory(const uint8_t* p, size_t avail) {
+    if (Short(avail, kMemoryPrefix)) return false;
+    const auto r = Load<CUpti_ActivityMemory4>(p, kMemoryPrefix);
+    const bool alloc = r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+    const bool release = r.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
+    if (!alloc && !release) {
+      ++out_->counters.ignored_records;
+      return true;
+    }
+    if (r.timestamp == 0) {
+      ++out_->counters.invalid_timestamps;
+      return true;
+    }
+    if (!Room()) return true;
+    MemoryRecord m;
+    m.is_free = release;
+    m.memory_kind = static_cast<uint32_t>(r.memoryKind);
+    switch (r.memoryKind) {
+      case CUPTI_ACTIVITY_MEMORY_KIND_DEVICE:
+        m.kind = MemoryRecord::Kind::kDevice;
+        break;
+      case CUPTI_ACTIVITY_MEMORY_KIND_MANAGED:
+        m.kind = MemoryRecord::Kind::kManaged;
+        break;
+      case CUPTI_ACTIVITY_MEMORY_KIND_PINNED:
+        m.kind = MemoryRecord::Kind::kPinnedHost;
+        break;
+      default:
+        break;
+    }
+    m.address = r.address;
+    m.bytes = r.bytes;
+    m.timestamp = r.timestamp;
+    m.device_id = r.deviceId;
+    m.correlation_id = r.correlationId;
+    m.from_pool = r.memoryPoolConfig.memoryPoolType != CUPTI_ACTIVITY_MEMORY_POOL_TYPE_INVALID;
+    if (m.from_pool && r.memoryPoolConfig.memoryPoolType == CUPTI_ACTIVITY_MEMORY_POOL_TYPE_LOCAL) {
+      m.pool_bytes = r.memoryPoolConfig.pool.size;
+    }
+    out_->memory.push_back(m);
     return true;
   }
 
@@ -331,6 +379,7 @@ void DecodedActivities::Clear() {
   api.clear();
   gpu.clear();
   external.clear();
+  memory.clear();
   names.clear();
   name_index.clear();
   counters = DecodeCounters();
@@ -347,6 +396,10 @@ size_t BuiltinRecordWalker::RecordSize(uint32_t kind) {
       return sizeof(CUpti_ActivityMemcpy6);
     case CUPTI_ACTIVITY_KIND_MEMCPY2:
       return sizeof(CUpti_ActivityMemcpyPtoP4);
+    case CUPTI_ACTIVITY_KIND_MEMORY2:
+      return sizeof(CUpti_ActivityMemory4);
+    case CUPTI_ACTIVITY_KIND_MEMORY_POOL:
+      return sizeof(CUpti_ActivityMemoryPool3);
     case CUPTI_ACTIVITY_KIND_MEMSET:
       return sizeof(CUpti_ActivityMemset4);
     case CUPTI_ACTIVITY_KIND_RUNTIME:

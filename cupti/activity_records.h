@@ -47,6 +47,24 @@ struct GpuRecord {
   uint64_t graph_node_id = 0;
 };
 
+// A device-memory allocation or release the driver saw (CUPTI_ACTIVITY_KIND_MEMORY2):
+// cudaMalloc/cudaFree, cudaMallocAsync/cudaFreeAsync from a memory pool, managed and pinned host
+// memory.
+struct MemoryRecord {
+  enum class Kind : uint8_t { kOther = 0, kDevice = 1, kManaged = 2, kPinnedHost = 3 };
+  bool is_free = false;  // CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE.
+  Kind kind = Kind::kOther;
+  uint32_t memory_kind = 0;  // CUpti_ActivityMemoryKind as CUPTI gives it.
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+  uint64_t timestamp = 0;  // CUPTI clock, ns.
+  uint32_t device_id = 0;
+  uint32_t correlation_id = 0;
+  // From a memory pool (stream-ordered allocation): the pool's size, 0 when unknown.
+  bool from_pool = false;
+  uint64_t pool_bytes = 0;
+};
+
 struct ExternalCorrelationRecord {
   uint32_t external_kind = 0;  // CUpti_ExternalCorrelationKind.
   uint64_t external_id = 0;
@@ -71,6 +89,7 @@ struct DecodedActivities {
   std::vector<ApiRecord> api;
   std::vector<GpuRecord> gpu;
   std::vector<ExternalCorrelationRecord> external;
+  std::vector<MemoryRecord> memory;
   std::vector<std::string> names;  // Kernel names (mangled, as CUPTI gives them) and labels.
   absl::flat_hash_map<std::string, uint32_t> name_index;
   DecodeCounters counters;
@@ -78,7 +97,7 @@ struct DecodedActivities {
   // Interns `name`, returning its index in `names`.
   uint32_t InternName(const char* name);
   // Total records kept.
-  size_t size() const { return api.size() + gpu.size() + external.size(); }
+  size_t size() const { return api.size() + gpu.size() + external.size() + memory.size(); }
   void Clear();
 };
 

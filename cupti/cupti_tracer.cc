@@ -462,6 +462,8 @@ class CuptiTracer {
     EnableKind(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, "EXTERNAL_CORRELATION", false);
     EnableKind(CUPTI_ACTIVITY_KIND_OVERHEAD, "OVERHEAD", false);
     EnableKind(CUPTI_ACTIVITY_KIND_SYNCHRONIZATION, "SYNCHRONIZATION", false);
+    // Device memory the driver allocates and releases (the Memory Profile's per-GPU allocator).
+    EnableKind(CUPTI_ACTIVITY_KIND_MEMORY2, "MEMORY2", false);
     EnableApis();
   }
 

@@ -96,6 +96,36 @@ absl::flat_hash_map<uint32_t, uint64_t> ExternalIdsByCorrelation(const DecodedAc
   return ids;
 }
 
+namespace {
+
+// The Trace::allocators index of the allocator a MEMORY2 record belongs to, added if new:
+// "GPU_<n>_cuda" (device memory, cudaMalloc or a memory pool), "GPU_<n>_managed", "cuda_pinned"
+// (page-locked host memory), "GPU_<n>_cuda_kind<k>" for the other kinds.
+uint32_t CuptiAllocator(const MemoryRecord& m, Trace* trace) {
+  std::string name;
+  switch (m.kind) {
+    case MemoryRecord::Kind::kDevice:
+      name = absl::StrCat("GPU_", m.device_id, "_cuda");
+      break;
+    case MemoryRecord::Kind::kManaged:
+      name = absl::StrCat("GPU_", m.device_id, "_managed");
+      break;
+    case MemoryRecord::Kind::kPinnedHost:
+      name = "cuda_pinned";
+      break;
+    case MemoryRecord::Kind::kOther:
+      name = absl::StrCat("GPU_", m.device_id, "_cuda_kind", m.memory_kind);
+      break;
+  }
+  for (size_t i = 0; i < trace->allocators.size(); ++i) {
+    if (trace->allocators[i].name == name) return static_cast<uint32_t>(i);
+  }
+  trace->allocators.push_back({std::move(name)});
+  return static_cast<uint32_t>(trace->allocators.size() - 1);
+}
+
+}  // namespace
+
 absl::Status BuildTrace(const DecodedActivities& decoded, const BuildOptions& options,
                         Trace* trace) {
   if (trace == nullptr) return absl::InvalidArgumentError("BuildTrace: null trace");
@@ -265,6 +295,24 @@ absl::Status BuildTrace(const DecodedActivities& decoded, const BuildOptions& op
     trace->warnings.push_back(absl::StrCat("malformed CUPTI activity buffers: ",
                                            c.malformed_buffers, " buffers stopped early, ",
                                            c.truncated_records, " truncated records"));
+  }
+  // Device memory the driver allocated and released: allocations of a per-GPU allocator
+  // ("GPU_0_cuda"), completed by the memory analysis like the program's own records.
+  for (const MemoryRecord& m : decoded.memory) {
+    const int64_t at = options.clock.ToHost(m.timestamp) - options.session_start_ns;
+    if (at < 0) {
+      ++before_session;
+      continue;
+    }
+    MemoryEvent e;
+    e.time_ns = at;
+    e.allocator = CuptiAllocator(m, trace);
+    e.kind = m.is_free ? MemoryEventKind::kFree : MemoryEventKind::kAlloc;
+    e.address = m.address;
+    e.requested_bytes = static_cast<int64_t>(m.bytes);
+    e.allocation_bytes = static_cast<int64_t>(m.bytes);
+    if (m.pool_bytes > 0) e.reported_reserved = static_cast<int64_t>(m.pool_bytes);
+    trace->memory_events.push_back(std::move(e));
   }
   if (before_session > 0) {
     trace->warnings.push_back(absl::StrCat(before_session,

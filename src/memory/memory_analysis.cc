@@ -58,6 +58,10 @@ struct Counts {
 void AnalyzeMemory(Trace* trace) {
   std::vector<MemoryEvent>& events = trace->memory_events;
   if (events.empty()) return;
+  // Sources append in their own order (the recorder, then CUPTI's device memory).
+  std::stable_sort(events.begin(), events.end(), [](const MemoryEvent& a, const MemoryEvent& b) {
+    return a.time_ns < b.time_ns;
+  });
   const size_t n_alloc = trace->allocators.size();
   struct State {
     std::unordered_map<uint64_t, size_t> live;  // Address -> allocation event.

@@ -150,4 +150,22 @@ CUpti_ActivitySynchronization2 MakeSync(CUpti_ActivitySynchronizationType type, 
   return r;
 }
 
+CUpti_ActivityMemory4 MakeMemory(CUpti_ActivityMemoryOperationType op, uint64_t address,
+                                 uint64_t bytes, uint64_t timestamp, uint32_t device_id,
+                                 CUpti_ActivityMemoryKind kind, uint64_t pool_bytes) {
+  auto r = Zeroed<CUpti_ActivityMemory4>();
+  r.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
+  r.memoryOperationType = op;
+  r.memoryKind = kind;
+  r.address = address;
+  r.bytes = bytes;
+  r.timestamp = timestamp;
+  r.deviceId = device_id;
+  if (pool_bytes > 0) {
+    r.memoryPoolConfig.memoryPoolType = CUPTI_ACTIVITY_MEMORY_POOL_TYPE_LOCAL;
+    r.memoryPoolConfig.pool.size = pool_bytes;
+  }
+  return r;
+}
+
 }  // namespace tbprof::testing

@@ -70,6 +70,12 @@ CUpti_ActivityOverhead3 MakeOverhead(CUpti_ActivityOverheadKind kind, uint64_t s
 CUpti_ActivitySynchronization2 MakeSync(CUpti_ActivitySynchronizationType type, uint64_t start,
                                         uint64_t end, uint32_t context_id, uint32_t stream_id,
                                         uint32_t correlation_id);
+// MEMORY2: `op` CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION or _RELEASE; `pool_bytes` > 0
+// makes it a memory-pool (stream-ordered) record of a local pool of that size.
+CUpti_ActivityMemory4 MakeMemory(CUpti_ActivityMemoryOperationType op, uint64_t address,
+                                 uint64_t bytes, uint64_t timestamp, uint32_t device_id = 0,
+                                 CUpti_ActivityMemoryKind kind = CUPTI_ACTIVITY_MEMORY_KIND_DEVICE,
+                                 uint64_t pool_bytes = 0);
 
 }  // namespace tbprof::testing
 
