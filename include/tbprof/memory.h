@@ -70,6 +70,9 @@ class MemoryAllocator {
       : id_(internal::RegisterAllocator(name))
 #endif
   {
+#if defined(TBPROF_COMPILE_OUT) && TBPROF_COMPILE_OUT
+    (void)name;
+#endif
   }
 
   // Records that `address` was handed out: `requested_bytes` asked for, `allocation_bytes` taken
@@ -80,6 +83,8 @@ class MemoryAllocator {
     if (internal::MayRecord(internal::kScopeMask)) {
       internal::RecordAllocation(id_, address, requested_bytes, allocation_bytes, stats);
     }
+#else
+    (void)address, (void)requested_bytes, (void)allocation_bytes, (void)stats;
 #endif
   }
 
@@ -91,6 +96,8 @@ class MemoryAllocator {
     if (internal::MayRecord(internal::kScopeMask)) {
       internal::RecordDeallocation(id_, address, bytes, stats);
     }
+#else
+    (void)address, (void)bytes, (void)stats;
 #endif
   }
 

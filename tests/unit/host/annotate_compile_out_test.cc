@@ -5,6 +5,7 @@
 #include "src/host/recorder.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
+#include "tbprof/memory.h"
 
 namespace tbprof::internal {
 namespace {
@@ -26,6 +27,9 @@ TEST(AnnotateCompileOutTest, NothingIsEvaluatedOrRecorded) {
     TBPROF_SCOPE("compiled_out");
     TBPROF_OP("MatMul", "MatMul", {Counted()}, {Counted()});
     OpScope op("Relu", "Relu");
+    MemoryAllocator arena("compiled_out_arena");
+    arena.RecordAlloc(&g_evaluations, 4);
+    arena.RecordFree(&g_evaluations);
   }
   Trace trace;
   ASSERT_TRUE(CollectHostTrace(&trace).ok());
@@ -33,6 +37,7 @@ TEST(AnnotateCompileOutTest, NothingIsEvaluatedOrRecorded) {
   EXPECT_TRUE(trace.threads.empty());
   EXPECT_TRUE(trace.steps.empty());
   EXPECT_TRUE(trace.ops.empty());
+  EXPECT_TRUE(trace.memory_events.empty());
 }
 
 }  // namespace
