@@ -9,6 +9,7 @@
 #include "src/host/recorder.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
+#include "tbprof/memory.h"
 
 namespace {
 std::atomic<int64_t> g_allocations{0};
@@ -28,6 +29,7 @@ namespace {
 float g_x[8], g_w[8], g_y[8];
 
 void Forward(int64_t step) {
+  static const MemoryAllocator* arena = new MemoryAllocator("no_allocation_arena");
   StepScope s(step);
   NameScope model("model");
   for (int layer = 0; layer < 3; ++layer) {
@@ -38,6 +40,8 @@ void Forward(int64_t step) {
                 {TensorRef(g_y, DType::kFloat32, {2, 2})});
     }
     { TBPROF_OP("Relu", "Relu", {TensorRef(g_y, DType::kFloat32, {2, 2})}, {}); }
+    arena->RecordAlloc(g_w, 32);  // Recorded allocations take no allocation either.
+    arena->RecordFree(g_w);
     TBPROF_SCOPE("plain");
   }
 }
@@ -63,6 +67,7 @@ TEST(NoAllocationTest, TracingOnSteadyState) {
     ASSERT_EQ(t.threads.size(), 1u);
     EXPECT_EQ(t.threads[0].events.size(), 1000u * (1 + 1 + 3 * 4));
     EXPECT_EQ(t.ops.size(), 6u);
+    EXPECT_EQ(t.memory_events.size(), 1000u * 3 * 2);
   }
 }
 
