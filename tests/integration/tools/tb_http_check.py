@@ -156,6 +156,20 @@ def main():
     overview = get(base, "/data/plugin/profile/data",
                    {"run": frontend_run, "tag": "overview_page", "host": host}).decode()
     check(len(overview) > 100, "overview_page serves data (%d bytes)" % len(overview))
+    # Recorded allocations (mlp_cpu's arena): the Memory Profile tool, served by TensorBoard,
+    # lists each allocator `tbprof summary` lists, with the same peak.
+    for allocator in profile.get("memory", []):
+      check("memory_profile" in tool_names,
+            "run %s offers tool memory_profile (tools: %s)" % (frontend_run, tools))
+      memory = json.loads(get(base, "/data/plugin/profile/data",
+                              {"run": frontend_run, "tag": "memory_profile", "host": host}))
+      per_allocator = memory.get("memoryProfilePerAllocator", {})
+      name = allocator["allocator"]
+      check(name in per_allocator, "memory_profile lists allocator %s (%s)" % (name, list(per_allocator)))
+      if name in per_allocator:
+        peak = int(per_allocator[name]["profileSummary"]["peakStats"]["peakBytesInUse"])
+        check(peak == allocator["peak_bytes"],
+              "memory_profile peak of %s is %d, tbprof summary says %d" % (name, peak, allocator["peak_bytes"]))
 
     if not graph_tags:
       print("note: the event files hold no graph run metadata yet; Graphs tab checks skipped")
