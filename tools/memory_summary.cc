@@ -68,8 +68,9 @@ std::vector<AllocatorMemorySummary> SummarizeMemory(const XSpace& space) {
           r.row.tensor = std::string(DTypeName(static_cast<DType>(dtype))) +
                          (known_shape ? shape : std::string("[?]"));
         }
-        r.in_use = integer(event, "bytes_allocated").value_or(0) +
-                   integer(event, "bytes_reserved").value_or(0);
+        // Saturating: the stats are outside input.
+        r.in_use = SaturatingAdd(integer(event, "bytes_allocated").value_or(0),
+                                 integer(event, "bytes_reserved").value_or(0));
         r.available = integer(event, "bytes_available").value_or(0);
         if (const XStat* f = index.FindStat(event, "fragmentation"))
           r.fragmentation = f->double_value();
@@ -98,7 +99,7 @@ std::vector<AllocatorMemorySummary> SummarizeMemory(const XSpace& space) {
       s.peak_time_ps = r.row.time_ps;
       s.peak_step = r.row.step;
       s.peak_op = r.row.op;
-      s.capacity_bytes = r.in_use + r.available;
+      s.capacity_bytes = SaturatingAdd(r.in_use, r.available);
       s.fragmentation = r.fragmentation;
       peak_index[r.allocator] = i;
     }
@@ -126,7 +127,7 @@ std::vector<AllocatorMemorySummary> SummarizeMemory(const XSpace& space) {
               });
     for (const auto& [address, index] : live[name]) {
       s.leaks.push_back(records[index].row);
-      s.leaked_bytes += records[index].row.bytes;
+      s.leaked_bytes = SaturatingAdd(s.leaked_bytes, records[index].row.bytes);
     }
     std::sort(s.leaks.begin(), s.leaks.end(),
               [](const MemoryAllocationRow& a, const MemoryAllocationRow& b) {

@@ -46,6 +46,18 @@ const TensorInfo* OutputFor(const OpInfo& op, uint64_t address, int64_t requeste
   return found;
 }
 
+// a + b and a - b clamped to the int64 range: sizes come from the program, unchecked.
+int64_t Add(int64_t a, int64_t b) {
+  int64_t r;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? INT64_MAX : INT64_MIN;
+}
+int64_t Sub(int64_t a, int64_t b) {
+  int64_t r;
+  if (!__builtin_sub_overflow(a, b, &r)) return r;
+  return b < 0 ? INT64_MAX : INT64_MIN;
+}
+
 struct Counts {
   int64_t unknown_free = 0;
   int64_t double_free = 0;
@@ -94,8 +106,8 @@ void AnalyzeMemory(Trace* trace) {
       } else {
         s.live.emplace(e.address, i);
         s.freed.erase(e.address);
-        s.in_use += e.allocation_bytes;
-        s.live_requested += e.requested_bytes;
+        s.in_use = Add(s.in_use, e.allocation_bytes);
+        s.live_requested = Add(s.live_requested, e.requested_bytes);
         if (e.op_index >= 0 && static_cast<size_t>(e.op_index) < trace->ops.size()) {
           if (const TensorInfo* t =
                   OutputFor(trace->ops[e.op_index], e.address, e.requested_bytes)) {
@@ -123,8 +135,8 @@ void AnalyzeMemory(Trace* trace) {
         e.dtype = a.dtype;
         e.shape = a.shape;
         e.has_shape = a.has_shape;
-        s.in_use -= a.allocation_bytes;
-        s.live_requested -= a.requested_bytes;
+        s.in_use = Sub(s.in_use, a.allocation_bytes);
+        s.live_requested = Sub(s.live_requested, a.requested_bytes);
         s.live.erase(it);
         s.freed.insert(e.address);
       }
@@ -133,7 +145,7 @@ void AnalyzeMemory(Trace* trace) {
     s.peak = std::max(s.peak, e.bytes_in_use);
     e.peak_bytes_in_use = std::max(s.peak, e.reported_peak);
     e.bytes_reserved = std::max<int64_t>(e.reported_reserved, 0);
-    const int64_t free_bytes = e.bytes_reserved - e.bytes_in_use;
+    const int64_t free_bytes = Sub(e.bytes_reserved, e.bytes_in_use);
     if (e.reported_largest_free >= 0 && free_bytes > 0) {
       e.fragmentation =
           std::clamp(1.0 - static_cast<double>(e.reported_largest_free) / free_bytes, 0.0, 1.0);
@@ -215,7 +227,8 @@ std::vector<AllocatorSummary> SummarizeMemory(const Trace& trace) {
     });
     for (const auto& [addr, index] : live[a]) s.leaks.push_back(index);
     std::sort(s.leaks.begin(), s.leaks.end());
-    for (size_t index : s.leaks) s.leaked_bytes += events[index].allocation_bytes;
+    for (size_t index : s.leaks)
+      s.leaked_bytes = Add(s.leaked_bytes, events[index].allocation_bytes);
   }
   return out;
 }
@@ -260,8 +273,8 @@ std::vector<ScopeMemory> MemoryPerScope(const Trace& trace) {
       ScopeMemory& s = scopes[scope];
       s.scope = scope;
       int64_t& bytes = live[scope];
-      bytes += alloc ? e.allocation_bytes : -e.allocation_bytes;
-      if (alloc) s.allocated_bytes += e.allocation_bytes;
+      bytes = alloc ? Add(bytes, e.allocation_bytes) : Sub(bytes, e.allocation_bytes);
+      if (alloc) s.allocated_bytes = Add(s.allocated_bytes, e.allocation_bytes);
       s.peak_bytes = std::max(s.peak_bytes, bytes);
     };
     for_each_scope(owner, update);

@@ -144,7 +144,8 @@ ExecutionMemory AllocatedPerExecution(const Trace& trace, const RepresentativeSt
     auto after = std::upper_bound(s.begin(), s.end(), e.time_ns);
     // Before the op's first execution of the step: its output, allocated just before it opened.
     if (after != s.begin()) --after;
-    out.bytes[it->first][*after][e.allocator] += e.allocation_bytes;
+    int64_t& bytes = out.bytes[it->first][*after][e.allocator];
+    if (__builtin_add_overflow(bytes, e.allocation_bytes, &bytes)) bytes = INT64_MAX;
   }
   return out;
 }

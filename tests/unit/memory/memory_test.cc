@@ -1,6 +1,7 @@
 #include "tbprof/memory.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -190,6 +191,23 @@ TEST(MemoryTest, BadRecordsAreCountedReportedAndLeftOutOfTheTotals) {
     }
   }
   EXPECT_EQ(memory_events, 5);
+}
+
+TEST(MemoryTest, HugeSizesSaturateInsteadOfOverflowing) {
+  MemoryAllocator huge("huge_arena");
+  Session session(Options(), nullptr);
+  ASSERT_TRUE(session.Start().ok());
+  huge.RecordAlloc(Addr(0x1000), INT64_MAX - 1);
+  huge.RecordAlloc(Addr(0x2000), INT64_MAX - 1);
+  huge.RecordFree(Addr(0x1000));
+  ASSERT_TRUE(session.Collect().ok());
+  std::vector<const MemoryEvent*> ev = EventsOf(session.trace(), "huge_arena");
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[1]->bytes_in_use, INT64_MAX);
+  EXPECT_EQ(ev[1]->peak_bytes_in_use, INT64_MAX);
+  EXPECT_GE(ev[2]->bytes_in_use, 0);
+  tensorflow::profiler::XSpace space;
+  EXPECT_TRUE(space.ParseFromString(EncodeXSpace(session.trace())));
 }
 
 TEST(MemoryTest, ManyThreadsAtOnceLoseNothing) {
