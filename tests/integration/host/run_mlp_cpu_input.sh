@@ -13,8 +13,9 @@ if [ -z "$venv" ] || [ ! -x "$venv/bin/python" ]; then
   exit 77
 fi
 rm -rf "$logdir"
-# Batches of 16 rows take a few ms of compute; 30 ms of extra input time makes every step wait.
-TBPROF=1 TBPROF_STEPS=2:7 TBPROF_GPU=off "$mlp_cpu" --steps 9 --batch 16 --slow-input-ms 30 \
+# A batch of one row takes about a millisecond of compute (tens on a loaded machine); 80 ms of
+# extra input time makes every step wait for most of its time.
+TBPROF=1 TBPROF_STEPS=2:7 TBPROF_GPU=off "$mlp_cpu" --steps 9 --batch 1 --slow-input-ms 80 \
   --logdir "$logdir" || { echo "FAIL: mlp_cpu exited with $?"; exit 1; }
 exec "$venv/bin/python" "$check" --logdir "$logdir" --min-share 20 --tolerance 5 \
   --expect-input-op Iterator::generate_batch
