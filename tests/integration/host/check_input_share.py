@@ -14,7 +14,8 @@ percentages too, and may leave out an incomplete first or last step).
 
 xprof's converters must agree within --tolerance percentage points (default 5):
   - overview_page: the "% of the total step time sampled is waiting for input" of its input
-    conclusion, and the mean of Input / Step time over its step-time graph;
+    conclusion, the mean of Input / Step time over its step-time graph, and each step's
+    Input / Step time against that step's own wait share;
   - input_pipeline_analyzer: the same conclusion and step-time graph, and (with
     --expect-input-op) the host-side input-op table lists NAME.
 --min-share (default 20) guards the test itself: a profile whose steps hardly wait proves
@@ -143,6 +144,14 @@ def main():
     check(abs(graph_mean - want) <= args.tolerance,
           f'{tool}: the step-time graph has {graph_mean:.1f}% input, the trace has '
           f'{want:.1f}% (tolerance {args.tolerance} points)')
+    for r in rows:
+      name = r.get('stepnum')
+      if name in measured and r.get('stepTimeMs'):
+        got = 100.0 * (r.get('infeedTimeMs') or 0) / r['stepTimeMs']
+        had = 100.0 * measured[name][1] / measured[name][0]
+        check(abs(got - had) <= args.tolerance,
+              f'{tool}: {name}: {got:.1f}% input in the step-time graph, {had:.1f}% waiting '
+              f'in the trace')
     if tool == 'input_pipeline_analyzer':
       ops_table = find_table(tables, 'opName')
       ops = table_rows(ops_table) if ops_table else []
