@@ -7,15 +7,16 @@ Run it with the Python of the virtual environment that has xprof ($TBPROF_TEST_V
       [--min-share PCT] [--tolerance PP] [--expect-input-op NAME]
 
 The measured share comes from the trace itself, tbprof's Chrome trace (<host>.trace.json.gz):
-for each step event ("step N"), the time of the input waits (events named
-"IteratorGetNext/...", what TBPROF_INPUT_WAIT records) on the step's thread inside the step,
-divided by the step's duration; averaged over the steps xprof lists (xprof averages per-step
-percentages too, and may leave out an incomplete first or last step).
+the time of the input waits (events named "IteratorGetNext/...", what TBPROF_INPUT_WAIT
+records) on a step's thread inside each step event ("step N"), over the steps xprof lists (it
+may leave out an incomplete first or last step): summed and divided by the summed step time
+(what xprof's conclusion computes), and per step.
 
 xprof's converters must agree within --tolerance percentage points (default 5):
   - overview_page: the "% of the total step time sampled is waiting for input" of its input
-    conclusion, the mean of Input / Step time over its step-time graph, and each step's
-    Input / Step time against that step's own wait share;
+    conclusion against the summed share, the mean of Input / Step time over its step-time graph
+    against the mean of the per-step shares, and each step's Input / Step time against that
+    step's own wait share;
   - input_pipeline_analyzer: the same conclusion and step-time graph, and (with
     --expect-input-op) the host-side input-op table lists NAME.
 --min-share (default 20) guards the test itself: a profile whose steps hardly wait proves
@@ -126,24 +127,26 @@ def main():
       check(False, f'{tool}: no step to compare')
       continue
     want = sum(shares) / len(shares)
+    total = 100.0 * (sum(measured[s][1] for s in listed if s in measured) /
+                     sum(measured[s][0] for s in listed if s in measured))
     graph = [100.0 * (r.get('infeedTimeMs') or 0) / r['stepTimeMs'] for r in rows
              if r.get('stepTimeMs')]
     graph_mean = sum(graph) / len(graph) if graph else 0.0
     said, text = conclusion_percent(steps_table)
-    print(f'{tool}: {len(rows)} steps; measured wait share {want:.1f}% '
-          f'(per step: {", ".join(f"{x:.1f}" for x in shares)}); step-time graph input '
-          f'{graph_mean:.1f}%; conclusion {said}%: {text!r}')
-    check(want >= args.min_share,
-          f'{tool}: the steps waited only {want:.1f}% of their time for input (< '
+    print(f'{tool}: {len(rows)} steps; measured wait share {total:.1f}% of the summed step '
+          f'time, per step {", ".join(f"{x:.1f}" for x in shares)} (mean {want:.1f}%); '
+          f'step-time graph input mean {graph_mean:.1f}%; conclusion {said}%: {text!r}')
+    check(total >= args.min_share,
+          f'{tool}: the steps waited only {total:.1f}% of their time for input (< '
           f'{args.min_share}%): the profile cannot show whether input is recognised')
     check(said is not None, f'{tool}: no input percentage in the conclusion {text!r}')
     if said is not None:
-      check(abs(said - want) <= args.tolerance,
+      check(abs(said - total) <= args.tolerance,
             f'{tool}: the conclusion says {said}% waiting for input, the trace has '
-            f'{want:.1f}% (tolerance {args.tolerance} points)')
+            f'{total:.1f}% (tolerance {args.tolerance} points)')
     check(abs(graph_mean - want) <= args.tolerance,
-          f'{tool}: the step-time graph has {graph_mean:.1f}% input, the trace has '
-          f'{want:.1f}% (tolerance {args.tolerance} points)')
+          f'{tool}: the step-time graph has {graph_mean:.1f}% input on average, the trace\'s '
+          f'steps {want:.1f}% (tolerance {args.tolerance} points)')
     for r in rows:
       name = r.get('stepnum')
       if name in measured and r.get('stepTimeMs'):
