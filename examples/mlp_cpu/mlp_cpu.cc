@@ -249,6 +249,15 @@ int main(int argc, char** argv) {
       g_flows = false;
       continue;
     }
+    if (arg == "--slow-input-ms" && i + 1 < argc) {
+      const char* value = argv[++i];
+      if (!ParsePositive(value, &g_slow_input_ms)) {
+        std::fprintf(stderr, "mlp_cpu: --slow-input-ms needs a positive integer, got '%s'\n",
+                     value);
+        return 2;
+      }
+      continue;
+    }
 #ifdef MLP_CPU_WITH_SERVER
     if (arg == "--serve") {
       serve = true;
@@ -256,14 +265,13 @@ int main(int argc, char** argv) {
     }
 #endif
     if ((arg == "--logdir" || arg == "--steps" || arg == "--batch" || arg == "--seconds" ||
-         arg == "--slow-step" || arg == "--slow-ms" || arg == "--slow-input-ms") &&
+         arg == "--slow-step" || arg == "--slow-ms") &&
         i + 1 < argc) {
       const char* value = argv[++i];
       int64_t* target = arg == "--steps"       ? &steps
                         : arg == "--batch"     ? &batch
                         : arg == "--seconds"   ? &seconds
                         : arg == "--slow-step" ? &slow_step
-                        : arg == "--slow-input-ms" ? &g_slow_input_ms
                                                : &slow_ms;
       if (arg == "--logdir") {
         logdir = value;
