@@ -269,6 +269,7 @@ void FlightRecorder::WriteDump(const Request& request) {
     target.run_dir =
         options_.run.empty() ? options_.logdir : JoinPath(options_.logdir, options_.run);
     target.graph = false;
+    trace->training = IsTrainingExport(target.name, *trace);
     dir = WriteProfileSession(*trace, target);
   }
   std::lock_guard<std::mutex> lock(mu_);
