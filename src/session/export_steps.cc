@@ -101,10 +101,13 @@ absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const Export
     rmdir(tmp.c_str());
     return s;
   };
-  absl::StatusOr<std::string> gz = Gzip(EncodeChromeTraceJson(trace));
-  if (!gz.ok()) return fail(gz.status());
-  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, json_name), *gz, true); !s.ok()) {
-    return fail(s);
+  // Streamed: a long capture's JSON and its compressed copy are never held whole in memory.
+  {
+    AtomicFile json;
+    absl::Status s = json.Open(JoinPath(tmp, json_name), /*must_not_exist=*/true);
+    if (s.ok()) s = WriteChromeTraceJsonGz(trace, &json);
+    if (s.ok()) s = json.Commit();
+    if (!s.ok()) return fail(s);
   }
   if (absl::Status s = WriteFileAtomically(JoinPath(tmp, xplane_name), EncodeXSpace(trace), true);
       !s.ok()) {
