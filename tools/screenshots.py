@@ -219,8 +219,8 @@ def js(chrome, expression):
   return chrome.evaluate(JS_HELPERS + expression)
 
 
-def wait_js(chrome, expression, timeout):
-  return chrome.wait_for(JS_HELPERS + expression, timeout=timeout)
+def wait_js(chrome, expression, timeout, poll=0.5):
+  return chrome.wait_for(JS_HELPERS + expression, timeout=timeout, poll=poll)
 
 
 def newest_profile(base):
@@ -271,17 +271,26 @@ def shoot_graphs_profile(chrome, base, out):
           file=sys.stderr)
     return False
   chrome.navigate("%s/#graphs&run=%s" % (base, urllib.parse.quote(run)))
-  if not wait_js(chrome, "tbClick('paper-radio-button', 'Profile')", 60):
+  # The graph type can only be switched once the op graph is drawn: a click before that is
+  # undone when the graph loads, and the step stats (and "Compute time") never arrive.
+  if not wait_js(chrome, "tbCount('g.node') > 0", 60):
+    return False
+  if not wait_js(chrome, """(function(){
+      const b = tbFind('paper-radio-button', 'Profile');
+      if (!b) return false;
+      const t = tbFind('paper-radio-button', 'Compute time');
+      if (t && !t.disabled) return true;
+      b.click();
+      return false;})()""", 90, poll=3):
     return False
   wait_js(chrome, "tbCount('g.node') > 0", 60)
-  # Open every name scope, so that each op shows its own colour, then fit the view.
-  for _ in range(3):
-    js(chrome, """(function(){
+  # Open the outermost name scopes only, so that each layer shows as one box in its colour.
+  js(chrome, """(function(){
       for (const n of tbWalk(document)) {
         if (n.matches && n.matches('g.node.meta:not(.expanded) > .nodeshape'))
           n.dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));
       }})()""")
-    time.sleep(2)
+  time.sleep(2)
   time.sleep(2)
   # "Compute time" is enabled once the step stats are loaded; click until it is checked.
   colored = wait_js(chrome, """(function(){
@@ -289,6 +298,21 @@ def shoot_graphs_profile(chrome, base, out):
       if (!b || b.disabled) return false;
       if (!b.checked) b.click();
       return b.checked;})()""", 60)
+  time.sleep(2)
+  # Select the hottest scope below the outermost one: its Node Stats (memory, compute time
+  # of the representative step) show in the info card.
+  js(chrome, """(function(){
+      let best = null, bestMicros = -1;
+      for (const n of tbWalk(document)) {
+        if (!n.matches || !n.matches('g.node.meta')) continue;
+        const d = n.__data__;
+        if (!d || !d.node || !d.node.stats || d.node.name.indexOf('/') < 0) continue;
+        const micros = d.node.stats.getTotalMicros();
+        if (micros > bestMicros) { best = n; bestMicros = micros; }
+      }
+      const shape = best && best.querySelector('.nodeshape');
+      if (shape) shape.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+      return !!shape;})()""")
   time.sleep(2)
   # "Fit to screen": the innermost element with that text.
   js(chrome, """(function(){

@@ -11,6 +11,7 @@
 #include "tensorflow/config.pb.h"
 #include "tensorflow/graph.pb.h"
 #include "tensorflow/summary.pb.h"
+#include "src/export/training_marker.h"
 #include "src/export/xplane_writer.h"
 #include "tools/event_files.h"
 #include "tools/xspace_io.h"
@@ -186,10 +187,12 @@ class XSpaceValidator {
       } else if (plane.name() == kTaskEnvironmentPlaneName) {
         ++task_planes;
         TaskEnvironment(plane, where);
+      } else if (plane.name() == internal::kMetadataPlaneName) {
+        // A training job's HLO module (src/export/training_marker.h): no lines to check.
       } else {
         Add(where, "xplane.plane-name",
             std::string("not a plane name tbprof writes (\"/host:CPU\", \"/device:GPU:<n>\" "
-                        "with n a plain ordinal, \"Task Environment\")"));
+                        "with n a plain ordinal, \"Task Environment\", \"/host:metadata\")"));
       }
       Plane(plane, where);
     }
@@ -689,7 +692,7 @@ bool IsTbprofXSpace(const XSpace& space) {
   }();
   for (const XPlane& plane : space.planes()) {
     if (plane.name() != kHostPlaneName && plane.name() != kTaskEnvironmentPlaneName &&
-        !GpuOrdinal(plane.name())) {
+        plane.name() != internal::kMetadataPlaneName && !GpuOrdinal(plane.name())) {
       return false;
     }
     for (const auto& [id, metadata] : plane.stat_metadata()) {

@@ -17,6 +17,10 @@
 //   faults_per_mib_cold minor page faults taken by the recording thread itself during the
 //                       cold capture, per MiB of records (16 pages per 64 KiB block = 256
 //                       when it touches fresh memory; the goal is ~0)
+//   cpu_*               the same, timed by the recording thread's own CPU time
+//                       (CLOCK_THREAD_CPUTIME_ID: user + system, so page faults count, but
+//                       time the thread spends preempted does not). On a shared or loaded
+//                       machine the wall-clock columns measure the neighbours; these do not.
 // The child alternates floor rounds with capture rounds so that both see the same machine.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
@@ -29,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -46,6 +51,12 @@ inline int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+inline int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 __attribute__((noinline)) void ScopeLoop(int64_t n) {
@@ -75,6 +86,8 @@ struct CaptureResult {
   double mean_ns = 0;
   double worst_ns = 0;
   double floor_ns = 0;
+  double cpu_mean_ns = 0;
+  double cpu_floor_ns = 0;
   int64_t faults = 0;
 };
 
@@ -93,35 +106,48 @@ bool Capture(CaptureResult* out) {
     std::fprintf(stderr, "TraceOn: %s\n", s.ToString().c_str());
     return false;
   }
-  double total = 0, floor_total = 0;
+  double total = 0, floor_total = 0, cpu_total = 0, cpu_floor_total = 0;
+  const double n = static_cast<double>(per_round);
   for (int r = 0; r < g_rounds; ++r) {
+    int64_t c0 = ThreadCpuNs();
     int64_t t0 = NowNs();
     ScopeLoop(per_round);
     int64_t t1 = NowNs();
-    const double ns = static_cast<double>(t1 - t0) / static_cast<double>(per_round);
+    int64_t c1 = ThreadCpuNs();
+    const double ns = static_cast<double>(t1 - t0) / n;
     total += ns;
+    cpu_total += static_cast<double>(c1 - c0) / n;
     out->worst_ns = std::max(out->worst_ns, ns);
+    c0 = ThreadCpuNs();
     t0 = NowNs();
     FloorLoop(per_round);
-    floor_total += static_cast<double>(NowNs() - t0) / static_cast<double>(per_round);
+    t1 = NowNs();
+    c1 = ThreadCpuNs();
+    floor_total += static_cast<double>(t1 - t0) / n;
+    cpu_floor_total += static_cast<double>(c1 - c0) / n;
   }
   out->faults = MinorFaults() - faults0;
   (void)tbprof::TraceOff();
   out->mean_ns = total / g_rounds;
   out->floor_ns = floor_total / g_rounds;
+  out->cpu_mean_ns = cpu_total / g_rounds;
+  out->cpu_floor_ns = cpu_floor_total / g_rounds;
   return true;
 }
 
 int Child() {
   CaptureResult cold, warm;
   if (!Capture(&cold) || !Capture(&warm)) return 1;
-  std::printf("%.4f %.4f %.4f %.4f %lld\n", (cold.floor_ns + warm.floor_ns) / 2, cold.mean_ns,
-              warm.mean_ns, cold.worst_ns, static_cast<long long>(cold.faults));
+  std::printf("%.4f %.4f %.4f %.4f %lld %.4f %.4f %.4f\n", (cold.floor_ns + warm.floor_ns) / 2,
+              cold.mean_ns, warm.mean_ns, cold.worst_ns, static_cast<long long>(cold.faults),
+              (cold.cpu_floor_ns + warm.cpu_floor_ns) / 2, cold.cpu_mean_ns, warm.cpu_mean_ns);
   return 0;
 }
 
 // Runs one fresh child and parses its line.
-bool RunChild(double v[5]) {
+constexpr int kValues = 8;
+
+bool RunChild(double v[kValues]) {
   int fds[2];
   if (pipe(fds) != 0) return false;
   const std::string scopes = std::to_string(g_scopes);
@@ -145,7 +171,8 @@ bool RunChild(double v[5]) {
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return false;
   long long faults = 0;
-  if (std::sscanf(text.c_str(), "%lf %lf %lf %lf %lld", &v[0], &v[1], &v[2], &v[3], &faults) != 5) {
+  if (std::sscanf(text.c_str(), "%lf %lf %lf %lf %lld %lf %lf %lf", &v[0], &v[1], &v[2], &v[3],
+                  &faults, &v[5], &v[6], &v[7]) != kValues) {
     return false;
   }
   v[4] = static_cast<double>(faults);
@@ -153,15 +180,15 @@ bool RunChild(double v[5]) {
 }
 
 void BM_ColdCapture(benchmark::State& state) {
-  double sum[5] = {};
+  double sum[kValues] = {};
   int runs = 0;
   for (auto _ : state) {
-    double v[5];
+    double v[kValues];
     if (!RunChild(v)) {
       state.SkipWithError("the child process failed");
       return;
     }
-    for (int i = 0; i < 5; ++i) sum[i] += v[i];
+    for (int i = 0; i < kValues; ++i) sum[i] += v[i];
     ++runs;
   }
   const double floor = sum[0] / runs, cold = sum[1] / runs, warm = sum[2] / runs;
@@ -174,6 +201,13 @@ void BM_ColdCapture(benchmark::State& state) {
   state.counters["ratio_cold_vs_warm"] = cold / warm;
   state.counters["faults_per_mib_cold"] =
       (sum[4] / runs) / (static_cast<double>(g_scopes) * 16 / (1 << 20));
+  const double cpu_floor = sum[5] / runs, cpu_cold = sum[6] / runs, cpu_warm = sum[7] / runs;
+  state.counters["cpu_ns_floor"] = cpu_floor;
+  state.counters["cpu_ns_cold"] = cpu_cold;
+  state.counters["cpu_ns_warm"] = cpu_warm;
+  state.counters["cpu_cold_over_floor"] = cpu_cold - cpu_floor;
+  state.counters["cpu_warm_over_floor"] = cpu_warm - cpu_floor;
+  state.counters["cpu_ratio_cold_vs_warm"] = cpu_cold / cpu_warm;
   state.counters["scopes"] = static_cast<double>(g_scopes);
 }
 BENCHMARK(BM_ColdCapture)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -234,8 +234,9 @@ bool Check(const absl::Status& status, const char* what) {
 // One line per export: the tag it added to the Graphs tab and the profile session it wrote.
 void PrintExport(const char* tag) {
   if (std::optional<tbprof::ExportInfo> info = tbprof::LastExportInfo()) {
-    std::printf("  tag %-16s %lld ops, %lld steps -> %s\n", tag, static_cast<long long>(info->ops),
-                static_cast<long long>(info->steps), info->session_dir.c_str());
+    std::printf("  tag %-16s %lld ops, %lld steps%s -> %s\n", tag,
+                static_cast<long long>(info->ops), static_cast<long long>(info->steps),
+                info->training ? ", a training job" : "", info->session_dir.c_str());
   }
 }
 

@@ -10,8 +10,10 @@
 // (default 64), --no-flows (no input-thread -> step arrows), --seconds S (run steps for S seconds
 // instead of N steps), --slow-step K with
 // --slow-ms MS (default 300): step K sleeps MS more, a deliberately slow step for the flight
-// recorder (TBPROF=flight TBPROF_SLOW_STEP_MS=...). Prints the forward loop's wall time as
-// "loop_ms: <ms>" (used by the overhead benchmarks in bench/host).
+// recorder (TBPROF=flight TBPROF_SLOW_STEP_MS=...), --slow-input-ms MS: the input thread takes MS
+// more per batch, so that every step waits for its input (the Profile tab's "Input" time).
+// Prints the forward loop's wall time as "loop_ms: <ms>" (used by the overhead benchmarks in
+// bench/host).
 //
 // Memory: the activations of each step come from a caching arena that reports every allocation
 // and free to tbprof (activation_arena.h), so the Memory Profile tool shows allocator
@@ -46,6 +48,8 @@ namespace {
 
 // --no-flows: no producer/consumer arrows from the input thread to the steps.
 bool g_flows = true;
+// --slow-input-ms: extra time the input thread spends on each batch.
+int64_t g_slow_input_ms = 0;
 
 struct Tensor {
   int64_t rows = 0;
@@ -169,8 +173,11 @@ class InputPipeline {
     while (remaining_-- > 0) {
       Tensor t(batch_, features_);
       {
-        TBPROF_SCOPE("generate_batch");
+        TBPROF_INPUT_WORK("generate_batch");
         for (float& v : t.data) v = dist(rng);
+        if (g_slow_input_ms > 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(g_slow_input_ms));
+        }
         // Batch n (from 1) is consumed by step n - 1.
         if (g_flows) tbprof::FlowProduce(++batch_id);
       }
@@ -193,7 +200,7 @@ class InputPipeline {
 void Usage() {
   std::fprintf(stderr,
                "usage: mlp_cpu [--logdir DIR] [--steps N] [--batch B] [--seconds S] "
-               "[--slow-step K [--slow-ms MS]] [--no-flows]%s\n",
+               "[--slow-step K [--slow-ms MS]] [--slow-input-ms MS] [--no-flows]%s\n",
 #ifdef MLP_CPU_WITH_SERVER
                " [--serve]"
 #else
@@ -251,6 +258,15 @@ int main(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "--no-flows") {
       g_flows = false;
+      continue;
+    }
+    if (arg == "--slow-input-ms" && i + 1 < argc) {
+      const char* value = argv[++i];
+      if (!ParsePositive(value, &g_slow_input_ms)) {
+        std::fprintf(stderr, "mlp_cpu: --slow-input-ms needs a positive integer, got '%s'\n",
+                     value);
+        return 2;
+      }
       continue;
     }
 #ifdef MLP_CPU_WITH_SERVER
@@ -353,7 +369,7 @@ int main(int argc, char** argv) {
     tbprof::StepScope s(step);
     Tensor x;
     {
-      TBPROF_SCOPE("wait_for_input");
+      TBPROF_INPUT_WAIT("wait_for_input");
       x = input.Next();
       if (g_flows) tbprof::FlowConsume(step + 1);  // The arrow from the input thread to this step.
     }

@@ -68,6 +68,14 @@ struct TraceOptions {
 struct ExportOptions {
   std::optional<std::string> logdir;
   std::optional<std::string> run;
+  // Whether the capture is a training job: the Profile tab's overview page then says "Is
+  // training job: true" (xprof reads it from a small HLO module tbprof adds to the profile; see
+  // docs/input-pipeline.md). Unset: training when a word of `name` starts with "train" (any
+  // case: "model_training", "train_step", "TrainLoop"; words are split at anything but letters
+  // and digits, and before an upper-case letter that follows a lower-case one), or when a
+  // traced op lies under a name scope "gradient_tape" or "gradients..." (TensorFlow's naming,
+  // which xprof looks for too).
+  std::optional<bool> training;
 };
 
 // Starts a capture. Returns OK without doing anything when TBPROF is not 1 and
@@ -122,6 +130,7 @@ struct ExportInfo {
   int64_t steps = 0;           // Steps.
   int64_t dropped_events = 0;  // Host and device events dropped at the cap.
   int64_t warnings = 0;        // Warnings recorded in the trace.
+  bool training = false;       // Marked as a training job (ExportOptions::training).
 };
 
 // The last successful export of this process, if any. Thread-safe.

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,17 +65,25 @@ class JsonWriter {
 
 class ChromeTraceEncoder {
  public:
-  explicit ChromeTraceEncoder(const Trace& trace)
+  // With a `sink`, the text is handed to it in pieces of about kSinkChunk as it is encoded
+  // and Encode returns only the last piece; a sink's error stops the handing (see status()).
+  using Sink = std::function<absl::Status(std::string_view)>;
+  static constexpr size_t kSinkChunk = size_t{1} << 20;
+
+  explicit ChromeTraceEncoder(const Trace& trace, Sink sink = nullptr)
       : trace_(trace),
         timeline_(BuildTimeline(trace)),
         escaped_(trace.names.size()),
         escaped_done_(trace.names.size(), false),
+        sink_(std::move(sink)),
         w_(&out_) {}
+
+  absl::Status status() const { return sink_status_; }
 
   std::string Encode() {
     size_t events = timeline_.host.events.size();
     for (const TimelinePlane& p : timeline_.devices) events += p.events.size();
-    out_.reserve(128 + events * 112);
+    out_.reserve(sink_ ? kSinkChunk + (size_t{64} << 10) : 128 + events * 112);
     w_.Raw("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
     std::string host_name = "/host:CPU";
     if (!trace_.hostname.empty()) host_name += " " + trace_.hostname;
@@ -231,6 +240,10 @@ class ChromeTraceEncoder {
   }
 
   void Separator() {
+    if (sink_ && out_.size() >= kSinkChunk && sink_status_.ok()) {
+      sink_status_ = sink_(out_);
+      out_.clear();
+    }
     if (!first_) out_.push_back(',');
     first_ = false;
     out_.push_back('\n');
@@ -436,6 +449,8 @@ class ChromeTraceEncoder {
   Timeline timeline_;
   std::vector<std::string> escaped_;
   std::vector<bool> escaped_done_;
+  Sink sink_;
+  absl::Status sink_status_;
   std::string out_;
   JsonWriter w_;
   bool first_ = true;
@@ -446,39 +461,88 @@ class ChromeTraceEncoder {
 
 std::string EncodeChromeTraceJson(const Trace& trace) { return ChromeTraceEncoder(trace).Encode(); }
 
-absl::StatusOr<std::string> Gzip(std::string_view data) {
-  z_stream zs = {};
-  // windowBits 15 + 16: gzip header and trailer instead of zlib's.
-  int rc = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  if (rc != Z_OK) return absl::InternalError(absl::StrCat("gzip: deflateInit2 failed: ", rc));
-  std::string out;
-  // Enough for the whole output in one go; grown below should zlib ever need more.
-  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 64);
-  size_t in_pos = 0;
-  size_t out_pos = 0;
-  constexpr size_t kChunk = size_t{1} << 30;  // avail_in/avail_out are 32-bit.
-  do {
-    const size_t in_now = std::min(kChunk, data.size() - in_pos);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + in_pos));
-    zs.avail_in = static_cast<uInt>(in_now);
-    in_pos += in_now;
-    const int flush = in_pos == data.size() ? Z_FINISH : Z_NO_FLUSH;
+namespace {
+
+// gzip (zlib, gzip header and trailer) fed piece by piece; the compressed bytes go to `sink`
+// in pieces of at most kOutChunk.
+class GzipStream {
+ public:
+  using Sink = std::function<absl::Status(std::string_view)>;
+  static constexpr size_t kOutChunk = size_t{256} << 10;
+
+  explicit GzipStream(Sink sink) : sink_(std::move(sink)) {
+    // windowBits 15 + 16: gzip header and trailer instead of zlib's.
+    const int rc =
+        deflateInit2(&zs_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) {
+      status_ = absl::InternalError(absl::StrCat("gzip: deflateInit2 failed: ", rc));
+    } else {
+      initialized_ = true;
+    }
+  }
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+  ~GzipStream() {
+    if (initialized_) deflateEnd(&zs_);
+  }
+
+  absl::Status Write(std::string_view data) { return Deflate(data, Z_NO_FLUSH); }
+  absl::Status Finish(std::string_view data) { return Deflate(data, Z_FINISH); }
+
+ private:
+  absl::Status Deflate(std::string_view data, int flush) {
+    if (!status_.ok()) return status_;
+    constexpr size_t kInChunk = size_t{1} << 30;  // avail_in is 32-bit.
+    out_.resize(kOutChunk);
+    size_t in_pos = 0;
     do {
-      if (out_pos == out.size()) out.resize(out.size() * 2);
-      const size_t out_now = std::min(kChunk, out.size() - out_pos);
-      zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_pos);
-      zs.avail_out = static_cast<uInt>(out_now);
-      rc = deflate(&zs, flush);
-      if (rc == Z_STREAM_ERROR) {
-        deflateEnd(&zs);
-        return absl::InternalError("gzip: deflate failed");
-      }
-      out_pos += out_now - zs.avail_out;
-    } while (zs.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
-  } while (in_pos < data.size());
-  deflateEnd(&zs);
-  out.resize(out_pos);
+      const size_t in_now = std::min(kInChunk, data.size() - in_pos);
+      zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + in_pos));
+      zs_.avail_in = static_cast<uInt>(in_now);
+      in_pos += in_now;
+      const int mode = in_pos == data.size() ? flush : Z_NO_FLUSH;
+      int rc = Z_OK;
+      do {
+        zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
+        zs_.avail_out = static_cast<uInt>(out_.size());
+        rc = deflate(&zs_, mode);
+        if (rc == Z_STREAM_ERROR) return status_ = absl::InternalError("gzip: deflate failed");
+        const size_t produced = out_.size() - zs_.avail_out;
+        if (produced > 0) {
+          if (absl::Status s = sink_(std::string_view(out_.data(), produced)); !s.ok()) {
+            return status_ = s;
+          }
+        }
+      } while (zs_.avail_out == 0 || (mode == Z_FINISH && rc != Z_STREAM_END));
+    } while (in_pos < data.size());
+    return absl::OkStatus();
+  }
+
+  Sink sink_;
+  z_stream zs_ = {};
+  bool initialized_ = false;
+  std::string out_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> Gzip(std::string_view data) {
+  std::string out;
+  GzipStream gz([&out](std::string_view piece) {
+    out.append(piece);
+    return absl::OkStatus();
+  });
+  if (absl::Status s = gz.Finish(data); !s.ok()) return s;
   return out;
+}
+
+absl::Status WriteChromeTraceJsonGz(const Trace& trace, AtomicFile* file) {
+  GzipStream gz([file](std::string_view piece) { return file->Append(piece); });
+  ChromeTraceEncoder encoder(trace, [&gz](std::string_view piece) { return gz.Write(piece); });
+  std::string rest = encoder.Encode();
+  if (absl::Status s = encoder.status(); !s.ok()) return s;
+  return gz.Finish(rest);
 }
 
 }  // namespace tbprof::internal

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/trace/trace_data.h"
+#include "src/util/file_util.h"
 
 namespace tbprof::internal {
 
@@ -22,6 +23,11 @@ std::string EncodeChromeTraceJson(const Trace& trace);
 
 // gzip-compresses `data` (zlib, gzip header). Internal on a zlib failure.
 absl::StatusOr<std::string> Gzip(std::string_view data);
+
+// Appends Gzip(EncodeChromeTraceJson(trace)) to `file` (open, not committed) as it is encoded,
+// holding about 1 MiB of JSON and 256 KiB of compressed bytes at a time instead of the whole
+// text and its compressed copy. Errors: the file's (write) or Internal (zlib).
+absl::Status WriteChromeTraceJsonGz(const Trace& trace, AtomicFile* file);
 
 }  // namespace tbprof::internal
 

@@ -15,6 +15,7 @@
 #include "src/export/proto_wire.h"
 #include "src/export/text_util.h"
 #include "src/export/timeline.h"
+#include "src/export/training_marker.h"
 #include "src/memory/memory_analysis.h"
 #include "tbprof/graph.h"
 
@@ -819,11 +820,13 @@ class XSpaceEncoder {
     for (const PlanePlan& p : plans_) {
       total.Bytes(nullptr, LengthDelimitedSize(xspace::kPlanes, p.body_size));
     }
+    if (!metadata_plane_.empty()) BytesField(total, xspace::kPlanes, metadata_plane_);
     Strings(total);
     std::string out;
     out.resize(total.size());
     WriteSink w(out.data());
     for (const PlanePlan& p : plans_) WritePlane(w, p);
+    if (!metadata_plane_.empty()) BytesField(w, xspace::kPlanes, metadata_plane_);
     Strings(w);
     if (w.ptr() != out.data() + out.size()) std::abort();  // Sizing and writing disagree.
     return out;
@@ -846,6 +849,8 @@ class XSpaceEncoder {
       max_id = std::max<int64_t>(max_id, timeline_.devices[d].device_ordinal);
     }
     PlanTaskEnvironment(trace_, max_id + 1, plans_.back());
+    // A training job: the HLO module xprof reads its "Is training job" from.
+    if (trace_.training) metadata_plane_ = EncodeTrainingMarkerPlane(max_id + 2);
 
     for (const std::string& e : trace_.errors) errors_.push_back(ToValidUtf8(e));
     for (const std::string& w : trace_.warnings) warnings_.push_back(ToValidUtf8(w));
@@ -939,6 +944,7 @@ class XSpaceEncoder {
   Timeline timeline_;
   std::vector<std::string> tf_ops_;
   std::vector<PlanePlan> plans_;
+  std::string metadata_plane_;  // Serialized "/host:metadata" plane; empty when not written.
   std::vector<std::string> errors_;
   std::vector<std::string> warnings_;
   std::string hostname_;
@@ -949,8 +955,16 @@ class XSpaceEncoder {
 std::string EncodeXSpace(const Trace& trace) { return XSpaceEncoder(trace).Encode(); }
 
 const std::string_view* XSpaceStatNames(size_t* count) {
-  *count = kNumStats;
-  return kStatNames;
+  // The writer's own stats, then those of the training marker's metadata plane.
+  static constexpr auto kAll = [] {
+    std::array<std::string_view, kNumStats + 2> all{};
+    for (int i = 0; i < kNumStats; ++i) all[i] = kStatNames[i];
+    all[kNumStats] = kHloProtoStatName;
+    all[kNumStats + 1] = kProgramIdStatName;
+    return all;
+  }();
+  *count = kAll.size();
+  return kAll.data();
 }
 
 }  // namespace tbprof::internal

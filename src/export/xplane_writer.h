@@ -18,8 +18,10 @@ namespace tbprof::internal {
 // Planes, in order: "/host:CPU" (id 49, one line per ThreadTrack, id = tid), one
 // "/device:GPU:<n>" per ordinal (id n; a line per stream "Stream #<id>(<types>)", extra lines
 // "Stream #<id>(<types>) overlap <k>" for events that overlap others of the stream, plus
-// "CUPTI overhead"), "Task Environment" (profile_start_time / profile_stop_time). Each line's
-// timestamp_ns is its first event's start, relative to the trace start. Input that breaks the
+// "CUPTI overhead"), "Task Environment" (profile_start_time / profile_stop_time), and for a
+// training job (Trace::training) "/host:metadata" with the HLO module xprof reads "Is training
+// job" from (src/export/training_marker.h). Each line's timestamp_ns is its first event's start,
+// relative to the trace start. Input that breaks the
 // line rules (unsorted, partially overlapping or inverted events, duplicate or reserved line
 // ids, TensorFlow loop-marker names, ill-formed UTF-8) is repaired, and each repair is listed in
 // XSpace.warnings after the Trace's own warnings and drop counts.

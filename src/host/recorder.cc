@@ -206,6 +206,9 @@ struct Registry {
   int64_t ring_window_ns = 0;
   int64_t ring_reserve_words = 0;  // Extra words threads may take while a snapshot reads.
   int snapshots = 0;               // Snapshots reading detached chains (ring mode).
+  // Changes whenever recording starts or stops: a snapshot that finds it changed when it
+  // splices its chains back does not touch the thread records (they may be gone).
+  uint64_t epoch = 0;
   RecorderOptions options;
   ClockSample start_sample;
   ClockSample end_sample;
@@ -967,6 +970,7 @@ void ForkChild() {
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_relaxed);
   r.recording = false;
+  ++r.epoch;
   r.stopped_uncollected = false;
   r.tensors.clear();
   ThreadRecord* self = t_state.rec;
@@ -1068,6 +1072,7 @@ absl::Status StartRecording(const RecorderOptions& options) {
   r.generation = (r.generation + 1) & 0xffffffu;
   if (r.generation == 0) r.generation = 1;
   r.recording = true;
+  ++r.epoch;
   r.start_sample = SampleClocks();
   UpdateRingWindowTicksLocked(r);
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
@@ -1085,6 +1090,7 @@ void StopRecording() {
   g_trace_state.store(st & ~kStateLevelMask, std::memory_order_release);
   r.end_sample = SampleClocks();
   r.recording = false;
+  ++r.epoch;
   Pool().SetAhead(0, 0, /*prefill=*/false);
   r.stopped_uncollected = true;
 }
@@ -1626,6 +1632,7 @@ absl::Status SnapshotRing(Trace* trace) {
   Registry& r = Reg();
   Gathered g;
   g.ring = true;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     if (!r.recording || !r.ring) {
@@ -1635,6 +1642,7 @@ absl::Status SnapshotRing(Trace* trace) {
     g.end = SampleClocks();
     g.max_events = r.options.max_events;
     g.tensors = r.tensors;
+    epoch = r.epoch;
     ++r.snapshots;
     for (ThreadRecord* rec : r.threads) {
       if (rec->generation != r.generation) continue;
@@ -1655,6 +1663,16 @@ absl::Status SnapshotRing(Trace* trace) {
   BuildHostTrace(
       g,
       [&](Registry& r) {
+        // Recording stopped (and maybe started again) while the snapshot decoded: the thread
+        // records it read may have been freed, and its blocks belong to no ring any more.
+        if (r.epoch != epoch) {
+          for (ThreadSnapshot& s : g.snaps) {
+            ReleaseChainLocked(r, s.owned);
+            s.owned = nullptr;
+          }
+          if (r.snapshots > 0) --r.snapshots;
+          return;
+        }
         for (ThreadSnapshot& s : g.snaps) {
           if (s.owned == nullptr) continue;
           Block* last = s.owned;

@@ -274,7 +274,8 @@ absl::Status TraceExport(std::string_view name, int64_t step, const ExportOption
   const internal::SessionOptions& opts = api.session->options();
   std::string logdir = export_options.logdir.value_or(opts.logdir);
   std::string run = export_options.run.value_or(opts.run);
-  absl::StatusOr<ExportInfo> info = api.session->Export(name, step, logdir, run);
+  absl::StatusOr<ExportInfo> info =
+      api.session->Export(name, step, logdir, run, export_options.training);
   if (!info.ok()) {
     if (api.session->state() == internal::Session::State::kDiscarded) {
       api.session.reset();

@@ -30,6 +30,36 @@ void FinalizeCollectedTrace(Trace* trace) {
   AnalyzeMemory(trace);
 }
 
+bool IsTrainingExport(std::string_view name, const Trace& trace) {
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto alnum = [&](char c) { return lower(c) || upper(c) || (c >= '0' && c <= '9'); };
+  for (size_t i = 0; i + 5 <= name.size(); ++i) {
+    const bool word_start = i == 0 || !alnum(name[i - 1]) || (upper(name[i]) && lower(name[i - 1]));
+    if (!word_start) continue;
+    bool match = true;
+    for (size_t k = 0; k < 5 && match; ++k) {
+      const char c = upper(name[i + k]) ? static_cast<char>(name[i + k] - 'A' + 'a') : name[i + k];
+      match = c == "train"[k];
+    }
+    if (match) return true;
+  }
+  for (const OpInfo& op : trace.ops) {
+    std::string_view path = op.name;
+    const size_t last = path.rfind('/');
+    if (last == std::string_view::npos) continue;
+    path = path.substr(0, last);  // The name scopes, without the op's own name.
+    while (!path.empty()) {
+      const size_t slash = path.find('/');
+      const std::string_view scope = path.substr(0, slash);
+      if (scope == "gradient_tape" || scope.substr(0, 9) == "gradients") return true;
+      if (slash == std::string_view::npos) break;
+      path = path.substr(slash + 1);
+    }
+  }
+  return false;
+}
+
 std::string HostFileStem(const Trace& trace) {
   if (trace.rank >= 0) return RankFileStem(trace.hostname, trace.rank, trace.world_size);
   std::string stem = trace.hostname.empty() ? std::string("localhost") : trace.hostname;
@@ -74,10 +104,13 @@ absl::StatusOr<std::string> WriteProfileSession(const Trace& trace, const Export
     rmdir(tmp.c_str());
     return s;
   };
-  absl::StatusOr<std::string> gz = Gzip(EncodeChromeTraceJson(trace));
-  if (!gz.ok()) return fail(gz.status());
-  if (absl::Status s = WriteFileAtomically(JoinPath(tmp, json_name), *gz, true); !s.ok()) {
-    return fail(s);
+  // Streamed: a long capture's JSON and its compressed copy are never held whole in memory.
+  {
+    AtomicFile json;
+    absl::Status s = json.Open(JoinPath(tmp, json_name), /*must_not_exist=*/true);
+    if (s.ok()) s = WriteChromeTraceJsonGz(trace, &json);
+    if (s.ok()) s = json.Commit();
+    if (!s.ok()) return fail(s);
   }
   if (absl::Status s = WriteFileAtomically(JoinPath(tmp, xplane_name), EncodeXSpace(trace), true);
       !s.ok()) {

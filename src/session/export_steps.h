@@ -24,6 +24,14 @@ struct ExportTarget {
   RankJob job;          // Multi-process job: the shared session every rank writes into.
 };
 
+// Whether an export is a training job when the program did not say (ExportOptions::training):
+// a word of `name` starts with "train", any case (words split at characters other than letters
+// and digits, and before an upper-case letter following a lower-case one: "model_training",
+// "train", "TrainLoop", not "constrained"), or an op of `trace` lies under a name scope
+// "gradient_tape" or starting with "gradients" (the op's own last path component excluded),
+// which is TensorFlow's naming and what xprof looks for in HLO op metadata.
+bool IsTrainingExport(std::string_view name, const Trace& trace);
+
 // Stage 2: derived data after collection: the merge step (MergeTrace: device events -> ops,
 // OpInfo and StepInfo statistics). Pure function of the trace.
 void FinalizeCollectedTrace(Trace* trace);

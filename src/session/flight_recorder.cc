@@ -193,11 +193,27 @@ bool FlightRecorder::WaitForDumps(int64_t timeout_ms) {
 }
 
 void FlightRecorder::OnStepEnd(int64_t step, int64_t duration_ns) {
-  if (options_.slow_step_ms <= 0 || duration_ns <= options_.slow_step_ms * 1000000) return;
-  std::string reason =
-      absl::StrFormat("step %d took %.1f ms, over TBPROF_SLOW_STEP_MS=%d", step,
-                      static_cast<double>(duration_ns) / 1e6, options_.slow_step_ms);
+  if (options_.slow_step_ms <= 0) return;
   const int64_t now = MonotonicNs();
+  // A slow step waits for the step after it: xprof's overview leaves out the last step of a
+  // profile (it may be incomplete), so a dump that ended with the slow step would not show it.
+  std::string due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    due = std::move(awaiting_next_);
+    awaiting_next_.clear();
+  }
+  if (!due.empty()) QueueSlowStep(std::move(due), now);
+  if (duration_ns <= options_.slow_step_ms * 1000000) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!awaiting_next_.empty()) return;
+  awaiting_next_ = absl::StrFormat("step %d took %.1f ms, over TBPROF_SLOW_STEP_MS=%d", step,
+                                   static_cast<double>(duration_ns) / 1e6, options_.slow_step_ms);
+  // A program that stops stepping (or whose next step is slow too) is dumped anyway.
+  awaiting_deadline_ns_ = now + options_.slow_step_ms * 1000000;
+}
+
+void FlightRecorder::QueueSlowStep(std::string reason, int64_t now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     // At most one slow-step dump per half window: a slow step within it is dumped when the
@@ -212,11 +228,20 @@ void FlightRecorder::OnStepEnd(int64_t step, int64_t duration_ns) {
 }
 
 void FlightRecorder::QueueDeferredSlowStep(bool force) {
+  const int64_t now = MonotonicNs();
+  std::string due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!awaiting_next_.empty() && (force || now >= awaiting_deadline_ns_)) {
+      due = std::move(awaiting_next_);
+      awaiting_next_.clear();
+    }
+  }
+  if (!due.empty()) QueueSlowStep(std::move(due), now);
   std::string reason;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (deferred_slow_.empty() || slow_step_queued_) return;
-    const int64_t now = MonotonicNs();
     if (!force && now < next_slow_dump_ns_) return;
     next_slow_dump_ns_ = now + options_.window_ms * 500000;
     reason = std::move(deferred_slow_);
@@ -269,6 +294,7 @@ void FlightRecorder::WriteDump(const Request& request) {
     target.run_dir =
         options_.run.empty() ? options_.logdir : JoinPath(options_.logdir, options_.run);
     target.graph = false;
+    trace->training = IsTrainingExport(target.name, *trace);
     dir = WriteProfileSession(*trace, target);
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -97,7 +97,8 @@ class FlightRecorder {
   void HoldHistory(int64_t ms);
   void ReleaseHistory(int64_t ms);
 
-  // A step ended after `duration_ns`: dumps when slower than slow_step_ms.
+  // A step ended after `duration_ns`. A step slower than slow_step_ms is dumped once the next
+  // step ends (so that the dump holds a step after it), or slow_step_ms later if none does.
   void OnStepEnd(int64_t step, int64_t duration_ns);
 
   // Writes the exit dump when asked, then every dump still queued, then stops the rings and
@@ -121,7 +122,10 @@ class FlightRecorder {
   void Run();
   void Wake();
   void WriteDump(const Request& request);
-  // Queues the slow-step dump deferred by OnStepEnd once its half window ended (or now).
+  // Asks for a slow-step dump now, or defers it to the end of the half window.
+  void QueueSlowStep(std::string reason, int64_t now);
+  // Queues the slow step still waiting for a next step once its deadline passed, and the
+  // slow-step dump deferred once its half window ended (with `force`: both now).
   void QueueDeferredSlowStep(bool force);
 
   FlightOptions options_;
@@ -142,6 +146,8 @@ class FlightRecorder {
   std::vector<int64_t> holds_ms_;
   int64_t next_slow_dump_ns_ = 0;  // MonotonicNs before which slow steps are deferred.
   std::string deferred_slow_;      // Reason of the first deferred slow step.
+  std::string awaiting_next_;      // A slow step waiting for the next step to end.
+  int64_t awaiting_deadline_ns_ = 0;
 };
 
 // Drops the events of `trace` that start before its last `keep_ns`, and moves its start there.

@@ -1,8 +1,8 @@
 #include "src/session/session.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dlfcn.h>
 
 #include <atomic>
 #include <cerrno>
@@ -202,7 +202,8 @@ absl::Status Session::Collect() {
 }
 
 absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
-                                           std::string_view logdir, std::string_view run) {
+                                           std::string_view logdir, std::string_view run,
+                                           std::optional<bool> training) {
   if (state_ == State::kExported) {
     return absl::FailedPreconditionError("this capture was already exported");
   }
@@ -218,6 +219,8 @@ absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
   target.run_dir = run.empty() ? target.logdir : JoinPath(target.logdir, run);
   target.graph = options_.graph;
   target.job = options_.job;
+
+  trace_.training = training.has_value() ? *training : IsTrainingExport(name, trace_);
 
   ExportInfo info;
   info.name = target.name;
@@ -245,6 +248,7 @@ absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
   info.dropped_events =
       static_cast<int64_t>(trace_.dropped_host_events + trace_.dropped_device_events);
   info.warnings = static_cast<int64_t>(trace_.warnings.size());
+  info.training = trace_.training;
   state_ = State::kExported;
   return info;
 }

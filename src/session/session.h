@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,8 +83,10 @@ class Session {
   // Collects if needed, then writes the files (stages 3-4) under `logdir`/[`run`/]. On a write
   // error the trace is kept and Export may be called again. FailedPrecondition when there is
   // nothing to export (idle, discarded or already exported).
+  // `training`: ExportOptions::training (unset: IsTrainingExport decides).
   absl::StatusOr<ExportInfo> Export(std::string_view name, int64_t step, std::string_view logdir,
-                                    std::string_view run);
+                                    std::string_view run,
+                                    std::optional<bool> training = std::nullopt);
   // Export to the session's own logdir and run.
   absl::StatusOr<ExportInfo> Export(std::string_view name, int64_t step) {
     return Export(name, step, options_.logdir, options_.run);

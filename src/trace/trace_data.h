@@ -194,6 +194,9 @@ struct Trace {
   // A process of a multi-process job (src/ranks): its rank and the job's size; -1 / 0 otherwise.
   int64_t rank = -1;
   int64_t world_size = 0;
+  // A training job: the XSpace carries the signal xprof's overview page reads as "Is training
+  // job: true" (src/export/training_marker.h). Set at export (src/session/export_steps.h).
+  bool training = false;
   int64_t start_ns = 0;            // Host clock at session start (absolute, CLOCK_MONOTONIC ns).
   int64_t duration_ns = 0;         // Session length.
   int64_t start_walltime_ns = 0;   // CLOCK_REALTIME ns since epoch at session start.

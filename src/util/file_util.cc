@@ -87,54 +87,77 @@ absl::Status MakeDirs(std::string_view path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(std::string_view path, std::string_view contents,
-                                 bool must_not_exist) {
-  std::string target(path);
-  if (must_not_exist && access(target.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat("refusing to overwrite ", AsAbsl(path)));
+absl::Status AtomicFile::Open(std::string_view path, bool must_not_exist) {
+  Abort();
+  status_ = absl::OkStatus();
+  target_ = std::string(path);
+  must_not_exist_ = must_not_exist;
+  if (must_not_exist && access(target_.c_str(), F_OK) == 0) {
+    return status_ = absl::AlreadyExistsError(absl::StrCat("refusing to overwrite ", AsAbsl(path)));
   }
-  std::string tmp = absl::StrCat(target, ".tmp.", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "open", tmp);
+  tmp_ = absl::StrCat(target_, ".tmp.", getpid());
+  fd_ = open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    const int err = errno;
+    tmp_.clear();
+    return status_ = ErrnoStatus(err, "open", absl::StrCat(target_, ".tmp.", getpid()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFile::Append(std::string_view data) {
+  if (!status_.ok()) return status_;
+  if (fd_ < 0) return status_ = absl::FailedPreconditionError("AtomicFile: not open");
   size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = write(fd, contents.data() + done, contents.size() - done);
+  while (done < data.size()) {
+    ssize_t n = write(fd_, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return ErrnoStatus(err, "write", tmp);
+      status_ = ErrnoStatus(errno, "write", tmp_);
+      Abort();
+      return status_;
     }
     done += static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0 && errno != EINVAL) {
-    int err = errno;
-    close(fd);
-    unlink(tmp.c_str());
-    return ErrnoStatus(err, "fsync", tmp);
-  }
-  if (close(fd) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return ErrnoStatus(err, "close", tmp);
-  }
-  if (must_not_exist) {
-    // link() fails with EEXIST instead of replacing: no race with another writer.
-    if (link(tmp.c_str(), target.c_str()) != 0) {
-      int err = errno;
-      unlink(tmp.c_str());
-      return ErrnoStatus(err, "link", target);
-    }
-    unlink(tmp.c_str());
-    return absl::OkStatus();
-  }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return ErrnoStatus(err, "rename", target);
-  }
   return absl::OkStatus();
+}
+
+absl::Status AtomicFile::Commit() {
+  if (!status_.ok()) return status_;
+  if (fd_ < 0) return status_ = absl::FailedPreconditionError("AtomicFile: not open");
+  auto fail = [this](int err, std::string_view op, std::string_view path) {
+    status_ = ErrnoStatus(err, op, path);
+    Abort();
+    return status_;
+  };
+  if (fsync(fd_) != 0 && errno != EINVAL) return fail(errno, "fsync", tmp_);
+  const int fd = fd_;
+  fd_ = -1;
+  if (close(fd) != 0) return fail(errno, "close", tmp_);
+  if (must_not_exist_) {
+    // link() fails with EEXIST instead of replacing: no race with another writer.
+    if (link(tmp_.c_str(), target_.c_str()) != 0) return fail(errno, "link", target_);
+    unlink(tmp_.c_str());
+  } else if (rename(tmp_.c_str(), target_.c_str()) != 0) {
+    return fail(errno, "rename", target_);
+  }
+  tmp_.clear();
+  return absl::OkStatus();
+}
+
+void AtomicFile::Abort() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) unlink(tmp_.c_str());
+  tmp_.clear();
+}
+
+absl::Status WriteFileAtomically(std::string_view path, std::string_view contents,
+                                 bool must_not_exist) {
+  AtomicFile file;
+  if (absl::Status s = file.Open(path, must_not_exist); !s.ok()) return s;
+  if (absl::Status s = file.Append(contents); !s.ok()) return s;
+  return file.Commit();
 }
 
 absl::Status ReadFile(std::string_view path, std::string* contents) {

@@ -26,6 +26,34 @@ absl::Status MakeDirs(std::string_view path);
 absl::Status WriteFileAtomically(std::string_view path, std::string_view contents,
                                  bool must_not_exist = false);
 
+// A file written piece by piece that appears at `path` only when Commit succeeds, with the
+// same guarantees as WriteFileAtomically (which is built on it). Destroying an uncommitted
+// AtomicFile removes its temporary file. Not thread-safe.
+class AtomicFile {
+ public:
+  AtomicFile() = default;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile() { Abort(); }
+
+  // Creates "<path>.tmp.<pid>". AlreadyExists (must_not_exist and `path` exists), or the
+  // open's error naming the temporary file.
+  absl::Status Open(std::string_view path, bool must_not_exist = false);
+  // Appends `data`; after a failure every later call fails with the same error.
+  absl::Status Append(std::string_view data);
+  // fsync, close, then link (must_not_exist: never replaces) or rename onto `path`.
+  absl::Status Commit();
+  // Removes the temporary file (nothing happens when there is none).
+  void Abort();
+
+ private:
+  std::string target_;
+  std::string tmp_;
+  int fd_ = -1;
+  bool must_not_exist_ = false;
+  absl::Status status_;
+};
+
 // Reads a whole file. NotFound / PermissionDenied / Internal naming the path.
 absl::Status ReadFile(std::string_view path, std::string* contents);
 

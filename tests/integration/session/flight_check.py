@@ -51,10 +51,7 @@ def main():
              TBPROF_FLIGHT_WINDOW_MS='60000', TBPROF_FLIGHT_DUMP_AT_EXIT='1',
              TBPROF_LOGDIR=logdir)
   run = subprocess.run([args.program, '--steps', str(args.steps), '--batch', '16',
-                        '--slow-step', str(args.slow_step), '--slow-ms', str(args.slow_ms),
-                        # xprof's overview drops the slow step of a flight dump when the steps
-                        # carry producer/consumer stats; the arrows are checked elsewhere.
-                        '--no-flows'],
+                        '--slow-step', str(args.slow_step), '--slow-ms', str(args.slow_ms)],
                        env=env, capture_output=True, text=True, timeout=240)
   print(run.stdout + run.stderr)
   if run.returncode != 0:

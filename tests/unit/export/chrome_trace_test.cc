@@ -1,15 +1,22 @@
 #include "src/export/chrome_trace.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/export/text_util.h"
+#include "src/util/file_util.h"
 #include "tests/unit/export/synthetic_trace.h"
 
 namespace tbprof::internal {
@@ -276,6 +283,95 @@ TEST(ChromeTraceTest, GzipRoundTrips) {
   auto empty = Gzip("");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(Gunzip(*empty), "");
+}
+
+std::string FreshDir() {
+  const char* base = getenv("TBPROF_TEST_TMPDIR");
+  std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
+  EXPECT_TRUE(MakeDirs(root).ok());
+  std::string templ = JoinPath(root, "chrome_trace_XXXXXX");
+  EXPECT_NE(mkdtemp(templ.data()), nullptr);
+  return templ;
+}
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// Several MiB of JSON: the streamed writer hands it on in many pieces.
+TEST(ChromeTraceTest, StreamedGzipFileHoldsTheSameJson) {
+  const Trace trace = testing::ManyHostEvents(60000, 3);
+  const std::string json = EncodeChromeTraceJson(trace);
+  ASSERT_GT(json.size(), size_t{4} << 20);
+  const std::string path = JoinPath(FreshDir(), "host.trace.json.gz");
+  AtomicFile file;
+  ASSERT_TRUE(file.Open(path, /*must_not_exist=*/true).ok());
+  ASSERT_TRUE(WriteChromeTraceJsonGz(trace, &file).ok());
+  EXPECT_FALSE(Exists(path)) << "visible before Commit";
+  ASSERT_TRUE(file.Commit().ok());
+  std::string gz;
+  ASSERT_TRUE(ReadFile(path, &gz).ok());
+  EXPECT_EQ(Gunzip(gz), json);
+  EXPECT_EQ(Gunzip(*Gzip(json)), json);
+}
+
+TEST(ChromeTraceTest, StreamedGzipOfAnEmptyTrace) {
+  const std::string path = JoinPath(FreshDir(), "empty.trace.json.gz");
+  AtomicFile file;
+  ASSERT_TRUE(file.Open(path).ok());
+  ASSERT_TRUE(WriteChromeTraceJsonGz(Trace{}, &file).ok());
+  ASSERT_TRUE(file.Commit().ok());
+  std::string gz;
+  ASSERT_TRUE(ReadFile(path, &gz).ok());
+  EXPECT_EQ(Gunzip(gz), EncodeChromeTraceJson(Trace{}));
+}
+
+// A write that fails midway (the file size limit, as a full disk would) names the file, and
+// neither the final name nor the temporary file is left behind.
+TEST(ChromeTraceTest, StreamedWriteErrorLeavesNoFile) {
+  const std::string dir = FreshDir();
+  const std::string path = JoinPath(dir, "big.trace.json.gz");
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit small = old;
+  small.rlim_cur = 64 << 10;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  sighandler_t previous = signal(SIGXFSZ, SIG_IGN);  // write fails with EFBIG instead.
+  absl::Status status;
+  {
+    AtomicFile file;
+    ASSERT_TRUE(file.Open(path).ok());
+    status = WriteChromeTraceJsonGz(testing::ManyHostEvents(60000, 3), &file);
+    if (status.ok()) status = file.Commit();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, previous);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("write"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("big.trace.json.gz"));
+  EXPECT_FALSE(Exists(path));
+  EXPECT_FALSE(Exists(path + ".tmp." + std::to_string(getpid())));
+}
+
+TEST(AtomicFileTest, AbortOrDestroyLeavesNothing) {
+  const std::string path = JoinPath(FreshDir(), "f");
+  {
+    AtomicFile file;
+    ASSERT_TRUE(file.Open(path).ok());
+    ASSERT_TRUE(file.Append("abc").ok());
+  }
+  EXPECT_FALSE(Exists(path));
+  EXPECT_FALSE(Exists(path + ".tmp." + std::to_string(getpid())));
+  AtomicFile file;
+  ASSERT_TRUE(file.Open(path).ok());
+  ASSERT_TRUE(file.Append("abc").ok());
+  ASSERT_TRUE(file.Append("def").ok());
+  ASSERT_TRUE(file.Commit().ok());
+  std::string text;
+  ASSERT_TRUE(ReadFile(path, &text).ok());
+  EXPECT_EQ(text, "abcdef");
+  // must_not_exist refuses an existing name, before and at commit.
+  AtomicFile again;
+  EXPECT_EQ(again.Open(path, /*must_not_exist=*/true).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(again.Append("x").ok());
 }
 
 }  // namespace

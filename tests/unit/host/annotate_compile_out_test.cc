@@ -5,6 +5,7 @@
 #include "src/host/recorder.h"
 #include "src/trace/trace_data.h"
 #include "tbprof/annotate.h"
+#include "tbprof/input.h"
 #include "tbprof/memory.h"
 
 namespace tbprof::internal {
@@ -25,6 +26,8 @@ TEST(AnnotateCompileOutTest, NothingIsEvaluatedOrRecorded) {
     StepScope step(1);
     NameScope layer("dense");
     TBPROF_SCOPE("compiled_out");
+    TBPROF_INPUT_WAIT("wait_compiled_out");
+    TBPROF_INPUT_WORK("work_compiled_out");
     TBPROF_OP("MatMul", "MatMul", {Counted()}, {Counted()});
     OpScope op("Relu", "Relu");
     MemoryAllocator arena("compiled_out_arena");

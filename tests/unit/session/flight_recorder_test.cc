@@ -228,6 +228,45 @@ TEST_F(FlightRecorderTest, SlowStepIsDumpedWithTheStepInside) {
   EXPECT_THAT(ExpectCompleteSession(flight_->DumpDirs()[1]), HasSubstr("step 7 took 90.0 ms"));
 }
 
+// xprof's overview leaves out a profile's last step: the dump waits for the step after the
+// slow one, so both are inside it.
+TEST_F(FlightRecorderTest, SlowStepWaitsForTheNextStep) {
+  FlightOptions o;
+  o.slow_step_ms = 400;
+  Start("slow_then_next", o);
+  {
+    StepScope s(3);
+    TBPROF_SCOPE("slow_body");
+  }
+  flight_->OnStepEnd(3, 500000000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(flight_->DumpDirs().empty()) << "dumped before the next step ended";
+  {
+    StepScope s(4);
+    TBPROF_SCOPE("next_body");
+  }
+  flight_->OnStepEnd(4, 1000000);
+  ASSERT_TRUE(WaitFor([&] { return flight_->DumpDirs().size() == 1; }));
+  const std::string text = ExpectCompleteSession(flight_->DumpDirs()[0]);
+  EXPECT_THAT(text, HasSubstr("step 3 took 500.0 ms"));
+  EXPECT_THAT(text, HasSubstr("slow_body"));
+  EXPECT_THAT(text, HasSubstr("next_body"));
+}
+
+// No step after the slow one: it is dumped slow_step_ms later all the same.
+TEST_F(FlightRecorderTest, SlowLastStepIsDumpedAfterTheThreshold) {
+  FlightOptions o;
+  o.slow_step_ms = 100;
+  Start("slow_last", o);
+  {
+    StepScope s(9);
+    TBPROF_SCOPE("last_body");
+  }
+  flight_->OnStepEnd(9, 150000000);
+  ASSERT_TRUE(WaitFor([&] { return flight_->DumpDirs().size() == 1; }));
+  EXPECT_THAT(ExpectCompleteSession(flight_->DumpDirs()[0]), HasSubstr("step 9 took 150.0 ms"));
+}
+
 TEST_F(FlightRecorderTest, StopWritesTheExitDumpAndWhatWasRequestedBefore) {
   FlightOptions o;
   o.dump_at_exit = true;
