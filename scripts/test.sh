@@ -47,9 +47,10 @@ if [[ "${TBPROF_SKIP_SANITIZERS:-0}" != 1 ]]; then
       -DTBPROF_BUILD_EXAMPLES=OFF -DTBPROF_BUILD_INTEGRATION_TESTS=OFF -DTBPROF_CUPTI=OFF \
       -DTBPROF_GRPC=OFF >/dev/null
   fi
-  cmake --build "$tsan" -j"$(nproc)" --target recorder_test event_file_writer_test session_test
+  cmake --build "$tsan" -j"$(nproc)" --target recorder_test ring_test event_file_writer_test \
+    session_test flight_recorder_test
   (cd "$tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --output-on-failure -j"$(nproc)" -R '^(RecorderTest|EventFileWriterTest|SessionTest|TraceApiTest|SignalTest)\.' \
+    ctest --output-on-failure -j"$(nproc)" -R '^(RecorderTest|RingTest|EventFileWriterTest|SessionTest|TraceApiTest|SignalTest|FlightRecorderTest)\.' \
     -E '(ForkDuringACapture|KilledExports)' --timeout 600)
 fi
 
