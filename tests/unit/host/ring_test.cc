@@ -1,6 +1,7 @@
 // The recorder's ring (flight recorder) mode: wraparound, the memory budget, the time window,
 // and snapshots taken while threads record.
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -184,7 +185,7 @@ TEST_F(RingTest, SnapshotsWhileThreadsRecordNeverLoseTheRing) {
 TEST_F(RingTest, SnapshotsRacingARestartGiveTheirBlocksBack) {
   DiscardRecording();
   const int64_t before = GetRecorderStats().blocks_in_use;
-  StartRing(/*budget_blocks=*/32, /*window_ns=*/0);
+  StartRing(/*budget_blocks=*/64, /*window_ns=*/0);
   std::atomic<bool> stop{false};
   std::thread snapshotter([&] {
     while (!stop.load()) {
@@ -193,26 +194,20 @@ TEST_F(RingTest, SnapshotsRacingARestartGiveTheirBlocksBack) {
       EXPECT_TRUE(s.ok() || s.code() == absl::StatusCode::kFailedPrecondition) << s;
     }
   });
-  std::thread spawner([&] {
-    while (!stop.load()) {
-      std::thread([] {
-        for (int i = 0; i < 2000; ++i) {
-          TBPROF_SCOPE("short_lived");
-        }
-      }).join();
-    }
-  });
-  for (int round = 0; round < 1000; ++round) {
-    for (int i = 0; i < 500; ++i) {
-      TBPROF_SCOPE("main");
-    }
+  for (int round = 0; round < 300; ++round) {
+    // A thread that fills two blocks (a chain the snapshots detach) and exits.
+    std::thread([] {
+      for (int i = 0; i < 3 * kScopesPerBlock / 2; ++i) {
+        TBPROF_SCOPE("short_lived");
+      }
+    }).join();
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * (round % 7)));
     StopRecording();
-    DiscardRecording();
-    StartRing(/*budget_blocks=*/32, /*window_ns=*/0);
+    DiscardRecording();  // Frees the exited thread's record.
+    StartRing(/*budget_blocks=*/64, /*window_ns=*/0);
   }
   stop = true;
   snapshotter.join();
-  spawner.join();
   StopRecording();
   DiscardRecording();
   // This thread's current block stays with it; nothing else may be left out of the pool.
