@@ -64,20 +64,65 @@ void FlowMark(uint64_t id, bool consumer) {
   s.marks.push_back({t_tid, now, id, gen, consumer});
 }
 
-void CollectFlows(Trace* trace) {
+namespace {
+
+// The marks of the current generation, taken out of the store (`take`) or copied.
+std::vector<FlowMarkRecord> CurrentMarks(bool take, int64_t* dropped) {
   const uint32_t gen = g_trace_state.load(std::memory_order_acquire) >> kStateGenerationShift;
   std::vector<FlowMarkRecord> marks;
-  int64_t dropped = 0;
   {
     FlowStore& s = Store();
     std::lock_guard<std::mutex> lock(s.mu);
-    marks.swap(s.marks);
-    if (s.dropped_generation == gen) dropped = s.dropped;
-    s.dropped = 0;
+    if (take) {
+      marks.swap(s.marks);
+    } else {
+      marks = s.marks;
+    }
+    *dropped = s.dropped_generation == gen ? s.dropped : 0;
+    if (take) s.dropped = 0;
   }
   marks.erase(std::remove_if(marks.begin(), marks.end(),
                              [&](const FlowMarkRecord& m) { return m.generation != gen; }),
               marks.end());
+  return marks;
+}
+
+// `snapshot`: marks around events the ring has already recycled are left out silently.
+void ApplyMarks(const std::vector<FlowMarkRecord>& marks, int64_t dropped, bool snapshot,
+                Trace* trace);
+
+}  // namespace
+
+void CollectFlows(Trace* trace) {
+  int64_t dropped = 0;
+  std::vector<FlowMarkRecord> marks = CurrentMarks(/*take=*/true, &dropped);
+  ApplyMarks(marks, dropped, /*snapshot=*/false, trace);
+}
+
+void SnapshotFlows(Trace* trace) {
+  int64_t dropped = 0;
+  std::vector<FlowMarkRecord> marks = CurrentMarks(/*take=*/false, &dropped);
+  ApplyMarks(marks, dropped, /*snapshot=*/true, trace);
+}
+
+void TrimFlowMarks(int64_t keep_ns) {
+  const TickMap map = FitTickMap(RecordingStartSample(), SampleClocks(), FirstClockSample(),
+                                 g_clock_kind.load(std::memory_order_relaxed));
+  const int64_t cutoff = map.ToRelativeNs(ReadTicks()) - std::max<int64_t>(keep_ns, 0);
+  FlowStore& s = Store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  // Marks are appended in time order (per thread; across threads within the lock's order).
+  auto keep = std::find_if(s.marks.begin(), s.marks.end(), [&](const FlowMarkRecord& m) {
+    return map.ToRelativeNs(m.ticks) >= cutoff;
+  });
+  s.marks.erase(s.marks.begin(), keep);
+  if (s.marks.capacity() > 2 * s.marks.size() + 4096) s.marks.shrink_to_fit();
+}
+
+namespace {
+
+void ApplyMarks(const std::vector<FlowMarkRecord>& marks, int64_t dropped, bool snapshot,
+                Trace* trace) {
   if (marks.empty() && dropped == 0) return;
   // The recorder's map from ticks to the trace's nanoseconds, fitted the same way (start
   // sample, a sample now, the process's first sample).
@@ -89,11 +134,12 @@ void CollectFlows(Trace* trace) {
   for (const FlowMarkRecord& m : marks) {
     auto it = tracks.find(m.tid);
     if (it == tracks.end()) {
-      ++outside;
+      if (!snapshot) ++outside;
       continue;
     }
     std::vector<HostEvent>& events = it->second->events;
     const int64_t t = map.ToRelativeNs(m.ticks);
+    if (snapshot && (events.empty() || t < events.front().start_ns)) continue;  // Recycled.
     // Events are sorted by start and nested: the innermost one around t is the last one that
     // starts no later than t and ends no earlier.
     auto end = std::upper_bound(events.begin(), events.end(), t,
@@ -131,5 +177,7 @@ void CollectFlows(Trace* trace) {
         absl::StrCat(dropped, " flow mark(s) dropped: more than ", kMaxMarks, " in the capture"));
   }
 }
+
+}  // namespace
 
 }  // namespace tbprof::internal

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "src/host/clock.h"
+#include "src/host/flow.h"
 #include "src/host/recorder.h"
 #include "src/session/export_steps.h"
 #include "src/util/file_util.h"
@@ -254,6 +255,7 @@ absl::StatusOr<Trace> FlightRecorder::Capture(int64_t last_ms, const std::string
   Trace trace;
   trace.hostname = Hostname();
   if (absl::Status s = SnapshotRing(&trace); !s.ok()) return s;
+  SnapshotFlows(&trace);  // Before KeepLastNs shifts the times.
   KeepLastNs(&trace, last_ms * 1000000);
   trace.warnings.insert(trace.warnings.begin(), note);
   FinalizeCollectedTrace(&trace);
@@ -317,6 +319,13 @@ void FlightRecorder::Run() {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_maintenance) {
       MaintainRing();
+      // Flow marks live beside the ring: keep those of the longest history anyone may ask for.
+      int64_t keep_ms = options_.window_ms;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (int64_t hold : holds_ms_) keep_ms = std::max(keep_ms, hold);
+      }
+      TrimFlowMarks(2 * keep_ms * 1000000);
       next_maintenance = now + std::chrono::milliseconds(options_.maintenance_ms);
     }
     // Wakes for maintenance and at least every 100 ms (deferred slow steps, signals).

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -17,9 +18,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "src/host/flow.h"
 #include "src/host/recorder.h"
 #include "src/util/file_util.h"
 #include "tbprof/annotate.h"
+#include "tbprof/flow.h"
 #include "tests/unit/session/test_dirs.h"
 
 namespace tbprof::internal {
@@ -302,6 +305,44 @@ TEST_F(FlightRecorderTest, CaptureReturnsOnlyTheLastMilliseconds) {
   }
   EXPECT_THAT(names, ::testing::Contains("recent"));
   EXPECT_THAT(names, ::testing::Not(::testing::Contains("old")));
+}
+
+// Producer/consumer arrows reach a dump (the marks are read without being used up, so the
+// next dump has them too), and marks older than what the ring keeps are forgotten.
+TEST_F(FlightRecorderTest, DumpsCarryFlowsAndOldMarksAreForgotten) {
+  Start("flows");
+  std::thread producer([] {
+    TBPROF_SCOPE("produce");
+    tbprof::FlowProduce(42);
+  });
+  producer.join();
+  {
+    TBPROF_SCOPE("consume");
+    tbprof::FlowConsume(42);
+  }
+  auto flows_of = [](const Trace& t) {
+    std::vector<std::string> found;
+    for (const ThreadTrack& track : t.threads) {
+      for (const HostEvent& e : track.events) {
+        if (e.flow_produced == 42) found.push_back("produced by " + t.names.at(e.name));
+        if (e.flow_consumed == 42) found.push_back("consumed by " + t.names.at(e.name));
+      }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  const std::vector<std::string> expected = {"consumed by consume", "produced by produce"};
+  for (int dump = 0; dump < 2; ++dump) {
+    absl::StatusOr<Trace> t = flight_->Capture(/*last_ms=*/10000, "flows");
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(flows_of(*t), expected) << "dump " << dump;
+    for (const std::string& w : t->warnings) EXPECT_THAT(w, Not(HasSubstr("flow mark")));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  TrimFlowMarks(/*keep_ns=*/10000000);  // 10 ms: both marks are older.
+  absl::StatusOr<Trace> t = flight_->Capture(/*last_ms=*/10000, "after trim");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(flows_of(*t).empty());
 }
 
 TEST(KeepLastNsTest, DropsEarlierEventsAndMovesTheStart) {
