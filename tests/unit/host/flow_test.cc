@@ -12,18 +12,12 @@
 #include "tbprof/annotate.h"
 #include "tbprof/flow.h"
 #include "tensorflow/profiler/xplane.pb.h"
+#include "tests/unit/session/test_session_options.h"
 
 namespace tbprof::internal {
 namespace {
 
-SessionOptions Options() {
-  SessionOptions o;
-  o.logdir = ::testing::TempDir();
-  o.gpu = GpuMode::kOff;
-  o.host_level = 2;
-  o.max_events = 1 << 16;
-  return o;
-}
+SessionOptions Options() { return HostOnlySessionOptions(/*host_level=*/2, 1 << 16); }
 
 const HostEvent* Find(const Trace& trace, std::string_view name, int64_t* tid = nullptr) {
   for (const ThreadTrack& t : trace.threads) {

@@ -8,18 +8,12 @@
 #include "tbprof/annotate.h"
 #include "tbprof/flow.h"
 #include "tbprof/input.h"
+#include "tests/unit/session/test_session_options.h"
 
 namespace tbprof::internal {
 namespace {
 
-SessionOptions Options() {
-  SessionOptions o;
-  o.logdir = ::testing::TempDir();
-  o.gpu = GpuMode::kOff;
-  o.host_level = 1;
-  o.max_events = 1 << 16;
-  return o;
-}
+SessionOptions Options() { return HostOnlySessionOptions(/*host_level=*/1, 1 << 16); }
 
 struct Found {
   const HostEvent* event = nullptr;

@@ -19,18 +19,12 @@
 #include "tensorflow/config.pb.h"
 #include "tensorflow/profiler/xplane.pb.h"
 #include "tensorflow/step_stats.pb.h"
+#include "tests/unit/session/test_session_options.h"
 
 namespace tbprof::internal {
 namespace {
 
-SessionOptions Options() {
-  SessionOptions o;
-  o.logdir = ::testing::TempDir();
-  o.gpu = GpuMode::kOff;
-  o.host_level = 2;
-  o.max_events = 1 << 20;
-  return o;
-}
+SessionOptions Options() { return HostOnlySessionOptions(/*host_level=*/2, 1 << 20); }
 
 const void* Addr(uintptr_t a) { return reinterpret_cast<const void*>(a); }
 
