@@ -1551,7 +1551,12 @@ ThreadSnapshot DetachFilledBlocksLocked(ThreadRecord* rec) {
 
 // Where the records of the thread's current block end (nullptr: none written yet).
 const uint64_t* CurrentEndLocked(const ThreadRecord& rec, bool exited) {
-  return exited ? rec.current_end : rec.live->cur.load(std::memory_order_acquire);
+  const uint64_t* pos = exited ? rec.current_end : rec.live->cur.load(std::memory_order_acquire);
+  // A thread that has just switched blocks set `current` under the lock but publishes its
+  // position in the new block only after it: until then nothing of the new block is written.
+  const uint64_t* begin = rec.current->words;
+  if (pos < begin || pos > begin + kBlockWords) return nullptr;
+  return pos;
 }
 
 }  // namespace
