@@ -1025,6 +1025,29 @@ void SetStepsArmed(bool armed) {
   g_trace_state.store(st, std::memory_order_release);
 }
 
+namespace {
+
+// Forgets what sessions recorded: the filled blocks of live threads, all blocks and records of
+// exited threads, the dynamic names. Current blocks of live threads are rewound by their owners.
+void DropSessionRecordsLocked(Registry& r) {
+  std::vector<ThreadRecord*> kept;
+  for (ThreadRecord* rec : r.threads) {
+    ReleaseChainLocked(r, rec->head);
+    rec->head = rec->tail = nullptr;
+    if (rec->live == nullptr) {  // Exited: nothing of it is needed any more.
+      if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
+      delete rec;
+    } else {
+      kept.push_back(rec);
+    }
+  }
+  r.threads = std::move(kept);
+  ReindexThreadsLocked(r);
+  ResetDynamicNamesLocked(r);
+}
+
+}  // namespace
+
 absl::Status StartRecording(const RecorderOptions& options) {
   EnsureInitialized();
   if (options.host_level < 1 || options.host_level > 3) {
@@ -1037,22 +1060,8 @@ absl::Status StartRecording(const RecorderOptions& options) {
   if (r.stopped_uncollected) {
     return absl::FailedPreconditionError("the previous capture has not been collected yet");
   }
-  // Drop whatever is left from older sessions: filled blocks of live threads, all blocks and
-  // records of exited threads. Current blocks of live threads are rewound by their owners.
-  std::vector<ThreadRecord*> kept;
-  for (ThreadRecord* rec : r.threads) {
-    ReleaseChainLocked(r, rec->head);
-    rec->head = rec->tail = nullptr;
-    if (rec->live == nullptr) {
-      if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
-      delete rec;
-    } else {
-      kept.push_back(rec);
-    }
-  }
-  r.threads = std::move(kept);
-  ReindexThreadsLocked(r);
-  ResetDynamicNamesLocked(r);
+  // Drop whatever is left from older sessions.
+  DropSessionRecordsLocked(r);
   r.budget_dropped_events = 0;
   r.exited_dropped_events = 0;
   r.tensors_dropped = 0;
@@ -1113,20 +1122,7 @@ void DiscardRecording() {
   std::lock_guard<std::mutex> lock(r.mu);
   r.stopped_uncollected = false;
   std::unordered_map<uint32_t, OpTensors>().swap(r.tensors);
-  std::vector<ThreadRecord*> kept;
-  for (ThreadRecord* rec : r.threads) {
-    ReleaseChainLocked(r, rec->head);
-    rec->head = rec->tail = nullptr;
-    if (rec->live == nullptr) {  // Exited: nothing of it is needed any more.
-      if (rec->current != nullptr) ReleaseBlockLocked(r, rec->current);
-      delete rec;
-    } else {
-      kept.push_back(rec);
-    }
-  }
-  r.threads = std::move(kept);
-  ReindexThreadsLocked(r);
-  ResetDynamicNamesLocked(r);
+  DropSessionRecordsLocked(r);
   TrimPoolLocked(r);
 }
 
@@ -1297,8 +1293,8 @@ void AttachMemoryRecords(const std::vector<RawMemory>& memory, const ThreadTrack
     MemoryEvent e;
     e.time_ns = map.ToRelativeNs(m.ticks);
     e.tid = track.tid;
-    auto [it, inserted] = allocator_index->try_emplace(
-        m.allocator, static_cast<uint32_t>(trace->allocators.size()));
+    auto [it, inserted] =
+        allocator_index->try_emplace(m.allocator, static_cast<uint32_t>(trace->allocators.size()));
     if (inserted) {
       trace->allocators.push_back(
           {m.allocator < allocator_names.size() ? allocator_names[m.allocator] : "?"});
@@ -1519,8 +1515,9 @@ void BuildHostTrace(Gathered& g, const std::function<void(Registry&)>& release, 
     AttachMemoryRecords(d.memory, track, map, allocator_names, &allocator_index, trace);
     if (!track.events.empty()) trace->threads.push_back(std::move(track));
   }
-  std::stable_sort(trace->memory_events.begin(), trace->memory_events.end(),
-                   [](const MemoryEvent& a, const MemoryEvent& b) { return a.time_ns < b.time_ns; });
+  std::stable_sort(
+      trace->memory_events.begin(), trace->memory_events.end(),
+      [](const MemoryEvent& a, const MemoryEvent& b) { return a.time_ns < b.time_ns; });
   std::sort(trace->threads.begin(), trace->threads.end(),
             [](const ThreadTrack& a, const ThreadTrack& b) { return a.tid < b.tid; });
   std::sort(trace->steps.begin(), trace->steps.end(), [](const StepInfo& a, const StepInfo& b) {
