@@ -18,6 +18,7 @@
 #include "src/export/text_util.h"
 #include "src/util/file_util.h"
 #include "tests/unit/export/synthetic_trace.h"
+#include "tests/unit/session/test_dirs.h"
 
 namespace tbprof::internal {
 namespace {
@@ -285,14 +286,7 @@ TEST(ChromeTraceTest, GzipRoundTrips) {
   EXPECT_EQ(Gunzip(*empty), "");
 }
 
-std::string FreshDir() {
-  const char* base = getenv("TBPROF_TEST_TMPDIR");
-  std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-  EXPECT_TRUE(MakeDirs(root).ok());
-  std::string templ = JoinPath(root, "chrome_trace_XXXXXX");
-  EXPECT_NE(mkdtemp(templ.data()), nullptr);
-  return templ;
-}
+std::string FreshDir(const std::string& leaf) { return test_dirs::FreshTestDir("/tmp", leaf); }
 
 bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
@@ -301,7 +295,7 @@ TEST(ChromeTraceTest, StreamedGzipFileHoldsTheSameJson) {
   const Trace trace = testing::ManyHostEvents(60000, 3);
   const std::string json = EncodeChromeTraceJson(trace);
   ASSERT_GT(json.size(), size_t{4} << 20);
-  const std::string path = JoinPath(FreshDir(), "host.trace.json.gz");
+  const std::string path = JoinPath(FreshDir("chrome_trace_streamed"), "host.trace.json.gz");
   AtomicFile file;
   ASSERT_TRUE(file.Open(path, /*must_not_exist=*/true).ok());
   ASSERT_TRUE(WriteChromeTraceJsonGz(trace, &file).ok());
@@ -314,7 +308,7 @@ TEST(ChromeTraceTest, StreamedGzipFileHoldsTheSameJson) {
 }
 
 TEST(ChromeTraceTest, StreamedGzipOfAnEmptyTrace) {
-  const std::string path = JoinPath(FreshDir(), "empty.trace.json.gz");
+  const std::string path = JoinPath(FreshDir("chrome_trace_empty"), "empty.trace.json.gz");
   AtomicFile file;
   ASSERT_TRUE(file.Open(path).ok());
   ASSERT_TRUE(WriteChromeTraceJsonGz(Trace{}, &file).ok());
@@ -327,7 +321,7 @@ TEST(ChromeTraceTest, StreamedGzipOfAnEmptyTrace) {
 // A write that fails midway (the file size limit, as a full disk would) names the file, and
 // neither the final name nor the temporary file is left behind.
 TEST(ChromeTraceTest, StreamedWriteErrorLeavesNoFile) {
-  const std::string dir = FreshDir();
+  const std::string dir = FreshDir("chrome_trace_write_error");
   const std::string path = JoinPath(dir, "big.trace.json.gz");
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -352,7 +346,7 @@ TEST(ChromeTraceTest, StreamedWriteErrorLeavesNoFile) {
 }
 
 TEST(AtomicFileTest, AbortOrDestroyLeavesNothing) {
-  const std::string path = JoinPath(FreshDir(), "f");
+  const std::string path = JoinPath(FreshDir("atomic_file"), "f");
   {
     AtomicFile file;
     ASSERT_TRUE(file.Open(path).ok());
