@@ -285,7 +285,8 @@ void ResetDynamicNamesLocked(Registry& r) {
   r.dynamic_first = r.next_dynamic;
 }
 
-uint32_t RegisterStaticSite(StaticSite* site) {
+// Kept out of line (and off the hot pages) so that ScopeBegin's fast path needs no stack frame.
+__attribute__((noinline, cold)) uint32_t RegisterStaticSite(StaticSite* site) {
   Registry& r = Reg();
   std::lock_guard<std::mutex> lock(r.mu);
   uint32_t id = site->id.load(std::memory_order_relaxed);
@@ -546,7 +547,8 @@ inline uint64_t* WriteAbsTime(uint64_t* p, uint64_t now) {
 
 // The slow path of Emit: registration, new session, new block, long delta, drops, and
 // records with extra words (steps, memory).
-void EmitSlow(uint64_t word, uint64_t now, uint32_t state, const uint64_t* extra, int num_extra) {
+__attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t state,
+                                       const uint64_t* extra, int num_extra) {
   ThreadState& t = t_state;
   if (!EnsureRegistered(t)) return;
   ThreadRecord* rec = t.rec;
@@ -632,10 +634,10 @@ void EmitSlow(uint64_t word, uint64_t now, uint32_t state, const uint64_t* extra
   t.cur.store(p, std::memory_order_release);
 }
 
-// Appends one record. The fast path: one TLS access, one timestamp, three compares, one store.
-inline void Emit(uint64_t word, uint32_t state) {
+// Appends one record at `now` when the current block has room, the delta fits and the thread's
+// session is current: one TLS access, three compares, one store. False sends it to EmitSlow.
+__attribute__((always_inline)) inline bool TryAppend(uint64_t word, uint32_t state, uint64_t now) {
   ThreadState& t = t_state;
-  const uint64_t now = ReadTicks();
   uint64_t* p = t.cur.load(std::memory_order_relaxed);
   const uint64_t delta = now - t.last;
   if (TBPROF_INTERNAL_LIKELY(p < t.limit && delta <= kDeltaMask &&
@@ -643,9 +645,36 @@ inline void Emit(uint64_t word, uint32_t state) {
     *p = delta | word;
     t.last = now;
     t.cur.store(p + 1, std::memory_order_release);
-    return;
+    return true;
+  }
+  return false;
+}
+
+// Everything Emit's fast path does not do: a clock other than the TSC (a test's injected one
+// included; `now` is then not read yet) and EmitSlow. Out of line and returning `ret`, so that
+// the annotation entry points reach it with a tail call and need no stack frame of their own.
+__attribute__((noinline)) uint32_t EmitOutOfLine(uint64_t word, uint32_t state, uint64_t now,
+                                                 uint32_t ret) {
+  if (g_clock_kind.load(std::memory_order_relaxed) != ClockKind::kTsc) {
+    now = ReadTicks();
+    if (TryAppend(word, state, now)) return ret;
   }
   EmitSlow(word, now, state, nullptr, 0);
+  return ret;
+}
+
+// Appends one record and returns `ret`. Inlined into each annotation entry point, which is then
+// a leaf on the fast path: one load of the clock kind, one rdtsc, TryAppend.
+__attribute__((always_inline)) inline uint32_t Emit(uint64_t word, uint32_t state,
+                                                    uint32_t ret = 0) {
+  uint64_t now = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  if (TBPROF_INTERNAL_LIKELY(g_clock_kind.load(std::memory_order_relaxed) == ClockKind::kTsc)) {
+    now = __rdtsc();
+    if (TBPROF_INTERNAL_LIKELY(TryAppend(word, state, now))) return ret;
+  }
+#endif
+  return EmitOutOfLine(word, state, now, ret);
 }
 
 // Appends one record followed by `n` extra words (memory records): the fast path of Emit with
@@ -789,16 +818,29 @@ uint32_t OpSlow(ThreadRecord* rec, uint64_t key, uint32_t gen, std::string_view 
 
 // ---- Annotation entry points (annotate_fast.h) ----------------------------------------------
 
-uint32_t ScopeBegin(StaticSite* site) {
+namespace {
+// ScopeBegin's first call at a site, or of the process: reads the configuration, registers the
+// site. Out of line so that ScopeBegin itself is a leaf on its fast path.
+__attribute__((noinline)) uint32_t ScopeBeginSlow(StaticSite* site) {
   const uint32_t st = LoadState();
   if ((st & kStateLevelMask) == 0) return 0;
   uint32_t id = site->id.load(std::memory_order_acquire);
-  if (TBPROF_INTERNAL_UNLIKELY(id == 0)) {
+  if (id == 0) {
     id = RegisterStaticSite(site);
     if (id == 0) return 0;
   }
-  Emit(BeginWord(id), st);
-  return id;
+  return Emit(BeginWord(id), st, id);
+}
+}  // namespace
+
+uint32_t ScopeBegin(StaticSite* site) {
+  const uint32_t st = g_trace_state.load(std::memory_order_relaxed);
+  const uint32_t id = site->id.load(std::memory_order_acquire);
+  if (TBPROF_INTERNAL_UNLIKELY((st & kStateUninitialized) != 0 || id == 0)) {
+    return ScopeBeginSlow(site);
+  }
+  if ((st & kStateLevelMask) == 0) return 0;
+  return Emit(BeginWord(id), st, id);
 }
 
 void ScopeEnd(uint32_t token) {
@@ -827,8 +869,7 @@ uint32_t OpBegin(std::string_view name, std::string_view type, const TensorRef* 
     id = OpSlow(rec, key, gen, name, type, inputs, num_inputs, outputs, num_outputs);
     if (id == 0) return 0;
   }
-  Emit(BeginWord(id), st);
-  return id;
+  return Emit(BeginWord(id), st, id);
 }
 
 uint32_t NameScopeBegin(std::string_view name) {
