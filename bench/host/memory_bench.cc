@@ -18,6 +18,7 @@
 #include <map>
 #include <vector>
 
+#include "bench/host/mlp_step.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
 #include "tbprof/annotate.h"
@@ -131,80 +132,9 @@ void BM_AllocFreeOn(benchmark::State& state) {
 }
 BENCHMARK(BM_AllocFreeOn);
 
-// A caching arena like examples/mlp_cpu's: blocks kept by size and handed out again.
-class BenchArena {
- public:
-  explicit BenchArena(bool record) : record_(record), tracker_("bench_mlp_arena") {}
-  ~BenchArena() {
-    for (auto& [bytes, blocks] : free_) {
-      for (float* p : blocks) delete[] p;
-    }
-  }
-  float* Allocate(size_t n) {
-    std::vector<float*>& list = free_[n];
-    float* p;
-    if (!list.empty()) {
-      p = list.back();
-      list.pop_back();
-    } else {
-      p = new float[n];
-    }
-    if (record_) tracker_.RecordAlloc(p, static_cast<int64_t>(n * sizeof(float)));
-    return p;
-  }
-  void Free(float* p, size_t n) {
-    if (record_) tracker_.RecordFree(p);
-    free_[n].push_back(p);
-  }
-
- private:
-  bool record_;
-  MemoryAllocator tracker_;
-  std::map<size_t, std::vector<float*>> free_;
-};
-
-constexpr int kDim = 64, kLayers = 4;
-float g_w[kLayers][kDim * kDim];
-
-// One step: per layer, allocate z and y, MatMul into z, Relu into y, free the previous y and z.
-__attribute__((noinline)) float MlpStep(BenchArena& arena, const float* x) {
-  StepScope step(0);
-  NameScope model("mlp");
-  const float* in = x;
-  float* prev = nullptr;
-  float sum = 0;
-  for (int l = 0; l < kLayers; ++l) {
-    NameScope layer("dense");
-    float* z = arena.Allocate(kDim * kDim);
-    {
-      TBPROF_OP("MatMul", "MatMul", {}, {});
-      for (int i = 0; i < kDim; ++i) {
-        for (int j = 0; j < kDim; ++j) {
-          float acc = 0;
-          for (int k = 0; k < kDim; ++k) acc += in[i * kDim + k] * g_w[l][k * kDim + j];
-          z[i * kDim + j] = acc;
-        }
-      }
-    }
-    float* y = arena.Allocate(kDim * kDim);
-    {
-      TBPROF_OP("Relu", "Relu", {}, {});
-      for (int i = 0; i < kDim * kDim; ++i) y[i] = std::max(0.0f, z[i]);
-    }
-    arena.Free(z, kDim * kDim);
-    if (prev != nullptr) arena.Free(prev, kDim * kDim);
-    prev = y;
-    in = y;
-  }
-  sum = prev[0];
-  arena.Free(prev, kDim * kDim);
-  return sum;
-}
-
 void BM_MlpStep(benchmark::State& state) {
   InitClock();
-  std::vector<float> x(kDim * kDim, 0.5f);
-  for (int l = 0; l < kLayers; ++l) std::fill(g_w[l], g_w[l] + kDim * kDim, 0.01f);
+  std::vector<float> x = MlpInput();
   BenchArena on(true), off(false);
   constexpr int kSteps = 50;
   int64_t t_on = 0, t_off = 0, n = 0;

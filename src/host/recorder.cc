@@ -548,7 +548,7 @@ inline uint64_t* WriteAbsTime(uint64_t* p, uint64_t now) {
 // The slow path of Emit: registration, new session, new block, long delta, drops, and
 // records with extra words (steps, memory).
 __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t state,
-                                       const uint64_t* extra, int num_extra) {
+                                        const uint64_t* extra, int num_extra) {
   ThreadState& t = t_state;
   if (!EnsureRegistered(t)) return;
   ThreadRecord* rec = t.rec;
@@ -1144,6 +1144,15 @@ void StopRecording() {
   ++r.epoch;
   Pool().SetAhead(0, 0, /*prefill=*/false);
   r.stopped_uncollected = true;
+}
+
+void SetRecordingPaused(bool paused) {
+  Registry& r = Reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!r.recording) return;
+  uint32_t st = g_trace_state.load(std::memory_order_relaxed) & ~kStateLevelMask;
+  if (!paused) st |= static_cast<uint32_t>(r.options.host_level);
+  g_trace_state.store(st, std::memory_order_release);
 }
 
 bool IsRecording() {

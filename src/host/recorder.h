@@ -88,6 +88,12 @@ absl::Status StartRecording(const RecorderOptions& options);
 // Idempotent; no effect when not recording.
 void StopRecording();
 bool IsRecording();
+// Pauses (or resumes) the recording session without ending it: while paused every annotation
+// takes the tracing-off path (one relaxed load and a branch), nothing is recorded, and the
+// session, its records and (ring mode) its history stay. For measurements comparing recording
+// with not recording inside one process (bench/host/flight_bench.cc). Call it where no scope
+// is open, or the open scopes' ends are lost. No effect when not recording.
+void SetRecordingPaused(bool paused);
 // The clock sample taken when the current (or last) session started.
 ClockSample RecordingStartSample();
 

@@ -228,7 +228,9 @@ absl::StatusOr<ExportInfo> Session::Export(std::string_view name, int64_t step,
   info.logdir = target.logdir;
   // A retry after a failed export skips the stages that already reached this run directory,
   // so it neither makes a second profile session nor repeats the summaries.
-  if (partial_export_.run_dir != target.run_dir) partial_export_ = PartialExport{target.run_dir};
+  if (partial_export_.run_dir != target.run_dir) {
+    partial_export_ = PartialExport{target.run_dir, ""};
+  }
   if (options_.profiler) {
     if (partial_export_.session_dir.empty()) {
       absl::StatusOr<std::string> dir = WriteProfileSession(trace_, target);

@@ -114,6 +114,63 @@ TEST_F(RecorderTest, NothingIsRecordedWhileOff) {
   EXPECT_EQ(NameOf(t, track->events[0]), "during");
 }
 
+TEST_F(RecorderTest, PausedRecordingKeepsTheSessionAndRecordsNothing) {
+  ScopedTestClock clock(&FakeNow);
+  Start();
+  {
+    TBPROF_SCOPE("before_pause");
+    Advance(10);
+  }
+  SetRecordingPaused(true);
+  {
+    TBPROF_SCOPE("while_paused");
+    Advance(10);
+  }
+  EXPECT_TRUE(IsRecording());
+  SetRecordingPaused(false);
+  {
+    TBPROF_SCOPE("after_resume");
+    Advance(10);
+  }
+  Trace t = Collect();
+  const ThreadTrack* track = TrackOf(t, "test-main");
+  ASSERT_NE(track, nullptr);
+  ASSERT_EQ(track->events.size(), 2u);
+  EXPECT_EQ(NameOf(t, track->events[0]), "before_pause");
+  EXPECT_EQ(NameOf(t, track->events[1]), "after_resume");
+  EXPECT_EQ(track->events[1].start_ns - track->events[0].end_ns, 10);
+  EXPECT_TRUE(t.warnings.empty());
+  SetRecordingPaused(false);  // No session: no effect, nothing starts.
+  EXPECT_FALSE(IsRecording());
+}
+
+// The process clock (the TSC where it is invariant, the path every program takes), over many
+// blocks: every scope is kept, in order and properly nested, also where a block switch falls
+// between a begin and its end.
+TEST_F(RecorderTest, ProcessClockKeepsEveryScopeAcrossBlocks) {
+  InitClock();
+  Start();
+  constexpr int kScopes = 50000;  // Two records each: about 12 blocks of 64 KiB.
+  for (int i = 0; i < kScopes; ++i) {
+    TBPROF_SCOPE("outer_scope");
+    TBPROF_SCOPE("inner_scope");
+  }
+  Trace t = Collect();
+  const ThreadTrack* track = TrackOf(t, "test-main");
+  ASSERT_NE(track, nullptr);
+  ASSERT_EQ(track->events.size(), 2u * kScopes);
+  EXPECT_EQ(t.dropped_host_events, 0u);
+  for (size_t i = 0; i + 1 < track->events.size(); i += 2) {
+    const HostEvent& outer = track->events[i];
+    const HostEvent& inner = track->events[i + 1];
+    ASSERT_EQ(NameOf(t, outer), "outer_scope") << i;
+    ASSERT_EQ(NameOf(t, inner), "inner_scope") << i;
+    ASSERT_LE(outer.start_ns, inner.start_ns) << i;
+    ASSERT_LE(inner.end_ns, outer.end_ns) << i;
+    if (i + 2 < track->events.size()) ASSERT_LE(outer.end_ns, track->events[i + 2].start_ns) << i;
+  }
+}
+
 int g_evaluations = 0;
 TensorRef Counted(const void* p) {
   ++g_evaluations;
