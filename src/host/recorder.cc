@@ -159,6 +159,10 @@ struct ThreadState {
   uint64_t* limit;
   uint64_t last;
   uint32_t generation;
+  // The state word (g_trace_state) the thread last took the slow path with, its generation
+  // being the thread's: while the word is unchanged the fast path needs no other session check.
+  // 0 (never a recording state) when unknown.
+  uint32_t state_seen;
   bool exited;
   bool dropping;
   ThreadRecord* rec;
@@ -533,6 +537,7 @@ bool EnsureRegistered(ThreadState& t) {
   AddThreadLocked(r, rec);
   t.rec = rec;
   t.generation = 0xffffffffu;  // Forces the first record into the new-session path.
+  t.state_seen = 0;
   return true;
 }
 
@@ -584,6 +589,7 @@ __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t st
       r.budget_words -= kThreadRecordWords;
     }
   }
+  t.state_seen = state;  // The thread is in this state's session from here on.
   if (t.dropping) {
     if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -640,8 +646,7 @@ __attribute__((always_inline)) inline bool TryAppend(uint64_t word, uint32_t sta
   ThreadState& t = t_state;
   uint64_t* p = t.cur.load(std::memory_order_relaxed);
   const uint64_t delta = now - t.last;
-  if (TBPROF_INTERNAL_LIKELY(p < t.limit && delta <= kDeltaMask &&
-                             t.generation == CurrentGeneration(state))) {
+  if (TBPROF_INTERNAL_LIKELY(p < t.limit && delta <= kDeltaMask && t.state_seen == state)) {
     *p = delta | word;
     t.last = now;
     t.cur.store(p + 1, std::memory_order_release);
@@ -655,7 +660,7 @@ __attribute__((always_inline)) inline bool TryAppend(uint64_t word, uint32_t sta
 // the annotation entry points reach it with a tail call and need no stack frame of their own.
 __attribute__((noinline)) uint32_t EmitOutOfLine(uint64_t word, uint32_t state, uint64_t now,
                                                  uint32_t ret) {
-  if (g_clock_kind.load(std::memory_order_relaxed) != ClockKind::kTsc) {
+  if ((state & kStateOtherClock) != 0) {
     now = ReadTicks();
     if (TryAppend(word, state, now)) return ret;
   }
@@ -669,7 +674,7 @@ __attribute__((always_inline)) inline uint32_t Emit(uint64_t word, uint32_t stat
                                                     uint32_t ret = 0) {
   uint64_t now = 0;
 #if defined(__x86_64__) || defined(__i386__)
-  if (TBPROF_INTERNAL_LIKELY(g_clock_kind.load(std::memory_order_relaxed) == ClockKind::kTsc)) {
+  if (TBPROF_INTERNAL_LIKELY((state & kStateOtherClock) == 0)) {
     now = __rdtsc();
     if (TBPROF_INTERNAL_LIKELY(TryAppend(word, state, now))) return ret;
   }
@@ -1129,6 +1134,7 @@ absl::Status StartRecording(const RecorderOptions& options) {
   uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   st &= (kStateStepsArmed);
   st |= (r.generation << kStateGenerationShift) | static_cast<uint32_t>(options.host_level);
+  if (g_clock_kind.load(std::memory_order_relaxed) != ClockKind::kTsc) st |= kStateOtherClock;
   g_trace_state.store(st, std::memory_order_release);
   return absl::OkStatus();
 }

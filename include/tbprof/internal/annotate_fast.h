@@ -31,6 +31,7 @@ namespace internal {
 //   bits 0-1  host level being recorded (0 = not recording, 1..3 = TBPROF_HOST_LEVEL)
 //   bit  2    TBPROF_STEPS capture armed: StepScope must look at its step number
 //   bit  3    configuration not read yet: the first annotation reads the environment
+//   bit  4    the session's clock is not the TSC (read by the recorder's record path only)
 //   bits 8-31 session generation (changes at every session start)
 // Written only by the recorder (src/host/recorder.cc); read relaxed by every annotation.
 extern std::atomic<uint32_t> g_trace_state;
@@ -38,6 +39,7 @@ extern std::atomic<uint32_t> g_trace_state;
 inline constexpr uint32_t kStateLevelMask = 0x3u;
 inline constexpr uint32_t kStateStepsArmed = 0x4u;
 inline constexpr uint32_t kStateUninitialized = 0x8u;
+inline constexpr uint32_t kStateOtherClock = 0x10u;
 inline constexpr int kStateGenerationShift = 8;
 
 // Masks tested inline by each annotation kind: any bit set sends it to the out-of-line path.
