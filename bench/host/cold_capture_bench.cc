@@ -28,15 +28,14 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "bench/host/bench_time.h"
 #include "tbprof/tbprof.h"
 
 namespace {
@@ -47,17 +46,8 @@ const char* g_self = nullptr;
 
 inline void Barrier() { asm volatile("" ::: "memory"); }
 
-inline int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline int64_t ThreadCpuNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+using tbprof_bench::ThreadCpuNs;
+using tbprof_bench::WallNs;
 
 __attribute__((noinline)) void ScopeLoop(int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -110,18 +100,18 @@ bool Capture(CaptureResult* out) {
   const double n = static_cast<double>(per_round);
   for (int r = 0; r < g_rounds; ++r) {
     int64_t c0 = ThreadCpuNs();
-    int64_t t0 = NowNs();
+    int64_t t0 = WallNs();
     ScopeLoop(per_round);
-    int64_t t1 = NowNs();
+    int64_t t1 = WallNs();
     int64_t c1 = ThreadCpuNs();
     const double ns = static_cast<double>(t1 - t0) / n;
     total += ns;
     cpu_total += static_cast<double>(c1 - c0) / n;
     out->worst_ns = std::max(out->worst_ns, ns);
     c0 = ThreadCpuNs();
-    t0 = NowNs();
+    t0 = WallNs();
     FloorLoop(per_round);
-    t1 = NowNs();
+    t1 = WallNs();
     c1 = ThreadCpuNs();
     floor_total += static_cast<double>(t1 - t0) / n;
     cpu_floor_total += static_cast<double>(c1 - c0) / n;

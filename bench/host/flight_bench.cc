@@ -16,10 +16,8 @@
 //   cpu_ratio_flight_vs_off       the same from the stepping thread's CPU time
 //   records_per_step              records the recorder kept per step (what is being paid for)
 #include <benchmark/benchmark.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/host/bench_time.h"
 #include "bench/host/mlp_step.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
@@ -35,17 +34,8 @@
 namespace tbprof::internal {
 namespace {
 
-inline int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline int64_t ThreadCpuNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+using tbprof_bench::ThreadCpuNs;
+using tbprof_bench::WallNs;
 
 constexpr int kStepsPerBatch = 20;  // About 30 ms: the machine changes little within a pair.
 constexpr int64_t kWarmupNs = 3'000'000'000;  // Longer than the window: the rings recycle.
@@ -69,8 +59,8 @@ void BM_FlightStep(benchmark::State& state) {
     state.SkipWithError(std::string(flight.status().message()).c_str());
     return;
   }
-  const int64_t warm_end = Now() + kWarmupNs;
-  while (Now() < warm_end) benchmark::DoNotOptimize(MlpStep(arena, x.data()));
+  const int64_t warm_end = WallNs() + kWarmupNs;
+  while (WallNs() < warm_end) benchmark::DoNotOptimize(MlpStep(arena, x.data()));
   // What a recording step leaves in the rings: scopes, ops and the step (events) plus the
   // arena's allocations and frees (memory events), per step of the window.
   double records_per_step = 0;
@@ -89,9 +79,9 @@ void BM_FlightStep(benchmark::State& state) {
       const bool paused = (round == 0) == paused_first;
       SetRecordingPaused(paused);
       const int64_t c0 = ThreadCpuNs();
-      const int64_t t0 = Now();
+      const int64_t t0 = WallNs();
       for (int s = 0; s < kStepsPerBatch; ++s) benchmark::DoNotOptimize(MlpStep(arena, x.data()));
-      t[paused ? 0 : 1] += Now() - t0;
+      t[paused ? 0 : 1] += WallNs() - t0;
       cpu[paused ? 0 : 1] += ThreadCpuNs() - c0;
     }
     paused_first = !paused_first;
