@@ -6,17 +6,26 @@
 //   BM_ScopeOn         static-name scope while recording vs two raw timestamp reads:
 //                      ns_scope (goal <= 45), ns_two_timestamps, ns_over_timestamps (goal <= 8)
 //   BM_OpScopeOn       TBPROF_OP with 2 inputs and 1 output inside a NameScope, same baseline
+//   BM_ScopeVsMinimal  the scope beside the least a record of this format can cost: the same
+//                      delta-encoded 8-byte records, checks and stores, inlined into the loop on
+//                      a thread_local of the benchmark (no call, no session, no block switch):
+//                      ns_scope, ns_minimal, ns_two_timestamps, scope_over_minimal,
+//                      minimal_over_timestamps (what the record format itself costs)
 //   BM_TwoThreads      per-thread ns/scope with two threads recording at once vs one alone
 //                      (best of 10 rounds): ratio_two_vs_one, ratio_worst (slower thread;
 //                      goal <= 1.10)
 //   BM_MemoryPerScope  bytes_per_scope of records (goal <= 24, stretch 16) and
 //                      block_bytes_per_scope (including partly filled blocks)
 #include <benchmark/benchmark.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -135,6 +144,81 @@ void BM_OpScopeOn(benchmark::State& state) {
   state.counters["ns_over_timestamps"] = op - stamps;
 }
 BENCHMARK(BM_OpScopeOn);
+
+#if defined(__x86_64__)
+// The minimal record path (BM_ScopeVsMinimal): the recorder's fast path without its entry
+// points. Its buffer holds one batch.
+struct MinimalState {
+  uint64_t* cur;
+  uint64_t* limit;
+  uint64_t last;
+  uint32_t state_seen;
+};
+thread_local MinimalState t_minimal{};
+std::vector<uint64_t> g_minimal_buffer(2 * kBatch + 16);
+
+__attribute__((noinline)) void MinimalFull() { std::abort(); }
+
+__attribute__((always_inline)) inline void MinimalRecord(uint64_t word) {
+  const uint32_t st = g_trace_state.load(std::memory_order_relaxed);
+  MinimalState& t = t_minimal;
+  const uint64_t now = __rdtsc();
+  uint64_t* p = t.cur;
+  const uint64_t delta = now - t.last;
+  if (TBPROF_INTERNAL_LIKELY(p < t.limit && (delta >> 32) == 0 && t.state_seen == st)) {
+    *p = delta | word;
+    t.last = now;
+    t.cur = p + 1;
+    return;
+  }
+  MinimalFull();
+}
+
+__attribute__((noinline)) void MinimalLoop(int n) {
+  MinimalState& t = t_minimal;
+  t.cur = g_minimal_buffer.data();
+  t.limit = t.cur + g_minimal_buffer.size();
+  t.last = __rdtsc();
+  t.state_seen = g_trace_state.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i) {
+    MinimalRecord(uint64_t{1} << 34);
+    Barrier();
+    MinimalRecord(uint64_t{2} << 34);
+  }
+}
+
+void BM_ScopeVsMinimal(benchmark::State& state) {
+  InitClock();
+  if (g_clock_kind.load() != ClockKind::kTsc) {
+    state.SkipWithError("needs the TSC clock");
+    return;
+  }
+  for (size_t i = 0; i < g_minimal_buffer.size(); ++i) g_minimal_buffer[i] = 0;  // Faulted in.
+  void (*const loops[])(int) = {ScopeLoop, MinimalLoop, TimestampLoop};
+  int64_t t[3] = {0, 0, 0}, n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    DiscardRecording();
+    StartSession();
+    state.ResumeTiming();
+    for (int k = 0; k < 3; ++k) {
+      const int64_t t0 = Now();
+      loops[k](kBatch);
+      t[k] += Now() - t0;
+    }
+    n += kBatch;
+  }
+  DiscardRecording();
+  const double scope = static_cast<double>(t[0]) / n, minimal = static_cast<double>(t[1]) / n,
+               stamps = static_cast<double>(t[2]) / n;
+  state.counters["ns_scope"] = scope;
+  state.counters["ns_minimal"] = minimal;
+  state.counters["ns_two_timestamps"] = stamps;
+  state.counters["scope_over_minimal"] = scope - minimal;
+  state.counters["minimal_over_timestamps"] = minimal - stamps;
+}
+BENCHMARK(BM_ScopeVsMinimal);
+#endif  // __x86_64__
 
 // ns per scope for each of `threads` threads recording kBatch scopes at the same time.
 std::vector<double> RunThreads(int threads) {

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/config/config.h"
 #include "src/host/block_pool.h"
+#include "src/util/hot_tls.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 #include "tbprof/memory.h"
@@ -169,7 +170,7 @@ struct ThreadState {
   char user_name[64];
 };
 
-constinit thread_local ThreadState t_state{};
+constinit thread_local ThreadState t_state TBPROF_HOT_TLS{};
 
 // ---- Process-wide registry ---------------------------------------------------------------------
 

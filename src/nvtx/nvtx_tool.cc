@@ -22,6 +22,7 @@
 #include "src/config/config.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
+#include "src/util/hot_tls.h"
 #include "src/util/strings.h"
 #include "tbprof/annotate.h"
 #include "tbprof/trace.h"
@@ -214,7 +215,35 @@ struct ThreadNvtx {
   CacheSlot cache[kCacheSlots];
 };
 
-constinit thread_local ThreadNvtx t_nvtx{};
+// A thread's NVTX state (about 4.6 KiB) lives on the heap, allocated at its first push or
+// lookup, so that the library's own thread-local storage stays small: it is static TLS
+// (src/util/hot_tls.h), which a library loaded with dlopen takes from glibc's small reserve.
+// t_nvtx_owner frees it when the thread exits; a thread whose NVTX calls come after that (from
+// other thread-local destructors) gets a state that is not freed.
+constinit thread_local ThreadNvtx* t_nvtx TBPROF_HOT_TLS = nullptr;
+constinit thread_local bool t_nvtx_owner_gone = false;
+
+struct ThreadNvtxOwner {
+  ThreadNvtx* state = nullptr;
+  ~ThreadNvtxOwner() {
+    t_nvtx_owner_gone = true;
+    t_nvtx = nullptr;
+    delete state;
+  }
+};
+thread_local ThreadNvtxOwner t_nvtx_owner;
+
+__attribute__((noinline)) ThreadNvtx& NewThreadNvtx() {
+  auto* tn = new ThreadNvtx{};
+  if (!t_nvtx_owner_gone) t_nvtx_owner.state = tn;  // Registers the owner's destructor.
+  t_nvtx = tn;
+  return *tn;
+}
+
+inline ThreadNvtx& Nvtx() {
+  ThreadNvtx* tn = t_nvtx;
+  return TBPROF_INTERNAL_LIKELY(tn != nullptr) ? *tn : NewThreadNvtx();
+}
 
 inline size_t SlotOf(const void* key, uint32_t category, const Domain* domain) {
   uint64_t x = reinterpret_cast<uintptr_t>(key) ^ (uint64_t{category} * 0x9e3779b97f4a7c15ull) ^
@@ -253,7 +282,7 @@ NameSite* SiteSlow(Domain* d, std::string_view message, uint32_t category) {
 // Site of an ASCII message (or a registered string's text) through the thread's cache.
 NameSite* SiteOf(Domain* d, const char* message, uint32_t category) {
   if (message == nullptr) message = "";
-  ThreadNvtx& tn = t_nvtx;
+  ThreadNvtx& tn = Nvtx();
   CacheSlot& slot = tn.cache[SlotOf(message, category, d)];
   if (TBPROF_INTERNAL_LIKELY(slot.key == message && slot.category == category && slot.domain == d &&
                              slot.site != nullptr)) {
@@ -304,7 +333,7 @@ uint32_t BeginRange(Domain* d, NameSite* site) {
 inline bool Recording() { return MayRecord(kScopeMask); }
 
 int PushSite(Domain* d, NameSite* site, uint32_t gen) {
-  ThreadNvtx& tn = t_nvtx;
+  ThreadNvtx& tn = Nvtx();
   if (tn.generation != gen) {
     tn.generation = gen;
     tn.depth = 0;
@@ -322,9 +351,10 @@ int PushSite(Domain* d, NameSite* site, uint32_t gen) {
 int Pop(Domain* d) {
   const uint32_t st = g_trace_state.load(std::memory_order_relaxed);
   if (TBPROF_INTERNAL_LIKELY((st & kStateLevelMask) == 0)) return NVTX_NO_PUSH_POP_TRACKING;
-  ThreadNvtx& tn = t_nvtx;
+  ThreadNvtx* state = t_nvtx;  // None: this thread pushed nothing.
   const uint32_t gen = GenerationOf(st);
-  if (tn.generation == gen) {
+  if (state != nullptr && state->generation == gen) {
+    ThreadNvtx& tn = *state;
     if (TBPROF_INTERNAL_LIKELY(tn.depth > 0 && tn.stack[tn.depth - 1].domain == d)) {
       const uint32_t token = tn.stack[--tn.depth].token;
       if (token != 0) ScopeEnd(token);
