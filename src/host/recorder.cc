@@ -642,7 +642,7 @@ __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t st
 }
 
 // Appends one record at `now` when the current block has room, the delta fits and the thread's
-// session is current: one TLS access, three compares, one store. False sends it to EmitSlow.
+// session is current: one TLS access, three compares, three stores. False sends it to EmitSlow.
 __attribute__((always_inline)) inline bool TryAppend(uint64_t word, uint32_t state, uint64_t now) {
   ThreadState& t = t_state;
   uint64_t* p = t.cur.load(std::memory_order_relaxed);
@@ -670,7 +670,7 @@ __attribute__((noinline)) uint32_t EmitOutOfLine(uint64_t word, uint32_t state, 
 }
 
 // Appends one record and returns `ret`. Inlined into each annotation entry point, which is then
-// a leaf on the fast path: one load of the clock kind, one rdtsc, TryAppend.
+// a leaf on the fast path: a test of the state word's clock bit, one rdtsc, TryAppend.
 __attribute__((always_inline)) inline uint32_t Emit(uint64_t word, uint32_t state,
                                                     uint32_t ret = 0) {
   uint64_t now = 0;
