@@ -687,11 +687,14 @@ __attribute__((always_inline)) inline uint32_t Emit(uint64_t word, uint32_t stat
 // a copy of the extra words.
 inline void EmitWithExtra(uint64_t word, uint32_t state, const uint64_t* extra, int n) {
   ThreadState& t = t_state;
+#if defined(__x86_64__) || defined(__i386__)
+  const uint64_t now = (state & kStateOtherClock) == 0 ? __rdtsc() : ReadTicks();
+#else
   const uint64_t now = ReadTicks();
+#endif
   uint64_t* p = t.cur.load(std::memory_order_relaxed);
   const uint64_t delta = now - t.last;
-  if (TBPROF_INTERNAL_LIKELY(t.limit - p > n && delta <= kDeltaMask &&
-                             t.generation == CurrentGeneration(state))) {
+  if (TBPROF_INTERNAL_LIKELY(t.limit - p > n && delta <= kDeltaMask && t.state_seen == state)) {
     p[0] = delta | word;
     for (int i = 0; i < n; ++i) p[1 + i] = extra[i];
     t.last = now;
