@@ -18,6 +18,8 @@
 #include <map>
 #include <vector>
 
+#include "bench/host/bench_loops.h"
+#include "bench/host/bench_time.h"
 #include "bench/host/mlp_step.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
@@ -27,22 +29,9 @@
 namespace tbprof::internal {
 namespace {
 
+using tbprof_bench::WallNs;
+
 constexpr int kBatch = 100000;
-
-inline int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline void Barrier() { asm volatile("" ::: "memory"); }
-
-void StartSession() {
-  RecorderOptions o;
-  o.host_level = 2;
-  o.max_events = int64_t{1} << 30;
-  if (!StartRecording(o).ok()) std::abort();
-}
 
 const MemoryAllocator& Arena() {
   static const MemoryAllocator* a = new MemoryAllocator("bench_arena");
@@ -51,10 +40,6 @@ const MemoryAllocator& Arena() {
 
 char g_block[4096];
 
-__attribute__((noinline)) void EmptyLoop(int n) {
-  for (int i = 0; i < n; ++i) Barrier();
-}
-
 __attribute__((noinline)) void PairLoop(int n) {
   const MemoryAllocator& a = Arena();
   for (int i = 0; i < n; ++i) {
@@ -62,23 +47,6 @@ __attribute__((noinline)) void PairLoop(int n) {
     a.RecordAlloc(p, 48, 64);
     Barrier();
     a.RecordFree(p);
-  }
-}
-
-__attribute__((noinline)) void ScopeLoop(int n) {
-  for (int i = 0; i < n; ++i) {
-    TBPROF_SCOPE("bench_scope");
-    Barrier();
-  }
-}
-
-__attribute__((noinline)) void TimestampLoop(int n) {
-  for (int i = 0; i < n; ++i) {
-    uint64_t a = ReadTicks();
-    benchmark::DoNotOptimize(a);
-    Barrier();
-    uint64_t b = ReadTicks();
-    benchmark::DoNotOptimize(b);
   }
 }
 
@@ -97,9 +65,9 @@ std::vector<double> Compare(benchmark::State& state, void (*const (&loops)[N])(i
       state.ResumeTiming();
     }
     for (size_t k = 0; k < N; ++k) {
-      const int64_t t0 = Now();
+      const int64_t t0 = WallNs();
       loops[k](kBatch);
-      t[k] += Now() - t0;
+      t[k] += WallNs() - t0;
     }
     n += kBatch;
   }
@@ -153,9 +121,9 @@ void BM_MlpStep(benchmark::State& state) {
     // the machine weighs on both alike.
     for (int round = 0; round < 2; ++round) {
       BenchArena& arena = (round == 0) == off_first ? off : on;
-      const int64_t t0 = Now();
+      const int64_t t0 = WallNs();
       for (int s = 0; s < kSteps; ++s) benchmark::DoNotOptimize(MlpStep(arena, x.data()));
-      (&arena == &off ? t_off : t_on) += Now() - t0;
+      (&arena == &off ? t_off : t_on) += WallNs() - t0;
     }
     off_first = !off_first;
     n += kSteps;

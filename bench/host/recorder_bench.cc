@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/host/bench_loops.h"
+#include "bench/host/bench_time.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
 #include "tbprof/annotate.h"
@@ -36,43 +38,9 @@
 namespace tbprof::internal {
 namespace {
 
+using tbprof_bench::WallNs;
+
 constexpr int kBatch = 200000;  // Scopes per timed batch (3.2 MB of records).
-
-inline int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline void Barrier() { asm volatile("" ::: "memory"); }
-
-void StartSession() {
-  RecorderOptions o;
-  o.host_level = 2;
-  o.max_events = int64_t{1} << 30;
-  if (!StartRecording(o).ok()) std::abort();
-}
-
-__attribute__((noinline)) void EmptyLoop(int n) {
-  for (int i = 0; i < n; ++i) Barrier();
-}
-
-__attribute__((noinline)) void ScopeLoop(int n) {
-  for (int i = 0; i < n; ++i) {
-    TBPROF_SCOPE("bench_scope");
-    Barrier();
-  }
-}
-
-__attribute__((noinline)) void TimestampLoop(int n) {
-  for (int i = 0; i < n; ++i) {
-    uint64_t a = ReadTicks();
-    benchmark::DoNotOptimize(a);
-    Barrier();
-    uint64_t b = ReadTicks();
-    benchmark::DoNotOptimize(b);
-  }
-}
 
 float g_in[4], g_w[4], g_out[4];
 
@@ -97,11 +65,11 @@ void Compare(benchmark::State& state, A a, B b, double* ns_a, double* ns_b, bool
       StartSession();
       state.ResumeTiming();
     }
-    int64_t t0 = Now();
+    int64_t t0 = WallNs();
     a(kBatch);
-    int64_t t1 = Now();
+    int64_t t1 = WallNs();
     b(kBatch);
-    int64_t t2 = Now();
+    int64_t t2 = WallNs();
     ta += t1 - t0;
     tb += t2 - t1;
     n += kBatch;
@@ -202,9 +170,9 @@ void BM_ScopeVsMinimal(benchmark::State& state) {
     StartSession();
     state.ResumeTiming();
     for (int k = 0; k < 3; ++k) {
-      const int64_t t0 = Now();
+      const int64_t t0 = WallNs();
       loops[k](kBatch);
-      t[k] += Now() - t0;
+      t[k] += WallNs() - t0;
     }
     n += kBatch;
   }
@@ -232,9 +200,9 @@ std::vector<double> RunThreads(int threads) {
       ++ready;
       while (!go.load()) {
       }
-      int64_t t0 = Now();
+      int64_t t0 = WallNs();
       ScopeLoop(kBatch);
-      ns[t] = static_cast<double>(Now() - t0) / kBatch;
+      ns[t] = static_cast<double>(WallNs() - t0) / kBatch;
     });
   }
   while (ready.load() < threads) {

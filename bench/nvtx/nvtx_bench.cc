@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "bench/host/bench_loops.h"
+#include "bench/host/bench_time.h"
 #include "benchmark/benchmark.h"
 #include "src/host/clock.h"
 #include "src/host/recorder.h"
@@ -16,31 +18,11 @@
 namespace tbprof::internal {
 namespace {
 
+// Batches are timed by the calling thread's CPU time: a batch preempted on a busy machine is
+// not charged for the time it did not run.
+using tbprof_bench::ThreadCpuNs;
+
 constexpr int kBatch = 200000;
-
-// The calling thread's CPU time: a batch preempted on a busy machine is not charged for the
-// time it did not run.
-inline int64_t Now() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-inline void Barrier() { asm volatile("" ::: "memory"); }
-
-void StartSession() {
-  RecorderOptions o;
-  o.host_level = 2;
-  o.max_events = int64_t{1} << 30;
-  if (!StartRecording(o).ok()) std::abort();
-}
-
-__attribute__((noinline)) void ScopeLoop(int n) {
-  for (int i = 0; i < n; ++i) {
-    TBPROF_SCOPE("bench_range");
-    Barrier();
-  }
-}
 
 __attribute__((noinline)) void NvtxLoop(int n) {
   for (int i = 0; i < n; ++i) {
@@ -99,11 +81,11 @@ void Compare(benchmark::State& state, A a, B b, double* ns_a, double* ns_b, bool
       StartSession();
       state.ResumeTiming();
     }
-    int64_t t0 = Now();
+    int64_t t0 = ThreadCpuNs();
     a(kBatch);
-    int64_t t1 = Now();
+    int64_t t1 = ThreadCpuNs();
     b(kBatch);
-    int64_t t2 = Now();
+    int64_t t2 = ThreadCpuNs();
     ta += t1 - t0;
     tb += t2 - t1;
     n += kBatch;
