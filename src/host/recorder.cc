@@ -159,10 +159,9 @@ struct ThreadState {
   std::atomic<uint64_t*> cur;
   uint64_t* limit;
   uint64_t last;
-  uint32_t generation;
-  // The state word (g_trace_state) the thread last took the slow path with, its generation
-  // being the thread's: while the word is unchanged the fast path needs no other session check.
-  // 0 (never a recording state) when unknown.
+  // The state word (g_trace_state) the thread last took the slow path with; its generation is
+  // the session the thread records into. While the word is unchanged the fast path needs no
+  // other session check. 0 (generation 0, never a session's) before the thread's first record.
   uint32_t state_seen;
   bool exited;
   bool dropping;
@@ -537,8 +536,7 @@ bool EnsureRegistered(ThreadState& t) {
   std::lock_guard<std::mutex> lock(r.mu);
   AddThreadLocked(r, rec);
   t.rec = rec;
-  t.generation = 0xffffffffu;  // Forces the first record into the new-session path.
-  t.state_seen = 0;
+  t.state_seen = 0;  // Forces the first record into the new-session path.
   return true;
 }
 
@@ -563,7 +561,7 @@ __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t st
   const uint64_t type = (word >> kTypeShift) & 3;
   const bool is_event = type == kTypeBegin || type == kTypeEscape;
 
-  if (t.generation != gen) {
+  if (CurrentGeneration(t.state_seen) != gen) {
     // First record of this thread in a new session.
     if (type == kTypeEnd) return;  // Its begin belonged to an older session.
     std::lock_guard<std::mutex> lock(r.mu);
@@ -578,7 +576,6 @@ __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t st
     rec->generation = gen;
     rec->dropped_events.store(0, std::memory_order_relaxed);
     rec->truncated.store(false, std::memory_order_relaxed);
-    t.generation = gen;
     t.dropping = false;
     t.limit = nullptr;
     t.cur.store(nullptr, std::memory_order_relaxed);
@@ -590,7 +587,7 @@ __attribute__((noinline)) void EmitSlow(uint64_t word, uint64_t now, uint32_t st
       r.budget_words -= kThreadRecordWords;
     }
   }
-  t.state_seen = state;  // The thread is in this state's session from here on.
+  t.state_seen = state;  // The thread records into this state's session from here on.
   if (t.dropping) {
     if (is_event) rec->dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
