@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,8 +90,9 @@ void BM_FlightStep(benchmark::State& state) {
   }
   SetRecordingPaused(false);
   (*flight)->Stop();
-  std::string rm = std::string("rm -rf ") + dir;
-  if (std::system(rm.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", dir);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) std::fprintf(stderr, "could not remove %s: %s\n", dir, ec.message().c_str());
   state.counters["us_step_off"] = static_cast<double>(t[0]) / n / 1000;
   state.counters["us_step_flight"] = static_cast<double>(t[1]) / n / 1000;
   state.counters["ratio_flight_vs_off"] = static_cast<double>(t[1]) / static_cast<double>(t[0]);
